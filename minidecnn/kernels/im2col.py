@@ -1,0 +1,168 @@
+"""im2col and col2im: convolution as one matrix product.
+
+A convolution with kernel ``W`` of shape ``(KH, KW, C, F)`` slides a
+``KH x KW x C`` window over the zero-padded input. *im2col* copies every window
+into one row of a matrix, so the whole convolution becomes one GEMM::
+
+    cols[(n, i, j), (u, v, c)] = x_pad[n, i*sh + u, j*sw + v, c]
+    y = cols @ W.reshape(KH*KW*C, F)                      # (N*H_out*W_out, F)
+
+*col2im* is its adjoint: it scatter-adds every row back to the window it came
+from (overlapping windows **sum**) and drops the padding::
+
+    dx_pad[n, i*sh + u, j*sw + v, c] += dcols[(n, i, j), (u, v, c)]
+
+so ``<im2col(x), D> == <x, col2im(D)>`` for every ``x`` and ``D``.
+
+Both kernels take the padding explicitly as ``(pad_top, pad_left, H_out, W_out)``:
+rows and columns outside the input read as zero, which is the same as padding
+first without the copy. ``pad_bottom``/``pad_right`` follow from ``H_out``/``W_out``.
+
+Every function exists twice: ``*_naive`` reads like the equation above and is
+the specification; the un-suffixed twin is the Numba kernel the layers use.
+Tests hold them equal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# ----------------------------------------------------------------------------- naive
+
+
+def im2col_naive(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):
+    """Copy every ``KH x KW x C`` window of ``x`` into a row of a matrix.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, H, W, C)
+    KH, KW : int
+        Window height and width.
+    sh, sw : int
+        Strides.
+    pad_top, pad_left : int
+        Zero rows above and zero columns left of ``x``.
+    H_out, W_out : int
+        Number of window positions; padding on the bottom/right is whatever makes
+        these fit.
+
+    Returns
+    -------
+    cols : ndarray of shape (N*H_out*W_out, KH*KW*C)
+        Row ``(n*H_out + i)*W_out + j`` is the window at output position ``(i, j)``
+        of image ``n``, flattened in ``(u, v, c)`` order, the order of
+        ``W.reshape(KH*KW*C, F)``.
+
+    Examples
+    --------
+    >>> x = np.arange(9.0).reshape(1, 3, 3, 1)
+    >>> im2col_naive(x, 2, 2, 1, 1, 0, 0, 2, 2)
+    array([[0., 1., 3., 4.],
+           [1., 2., 4., 5.],
+           [3., 4., 6., 7.],
+           [4., 5., 7., 8.]])
+    """
+    N, H, W, C = x.shape
+    pad_bottom = max((H_out - 1) * sh + KH - H - pad_top, 0)
+    pad_right = max((W_out - 1) * sw + KW - W - pad_left, 0)
+    x_pad = np.pad(x, ((0, 0), (pad_top, pad_bottom), (pad_left, pad_right), (0, 0)))
+    cols = np.zeros((N * H_out * W_out, KH * KW * C), dtype=x.dtype)
+    for n in range(N):
+        for i in range(H_out):
+            for j in range(W_out):
+                window = x_pad[n, i * sh : i * sh + KH, j * sw : j * sw + KW, :]
+                cols[(n * H_out + i) * W_out + j] = window.ravel()
+    return cols
+
+
+def col2im_naive(cols, N, H, W, C, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):
+    """Scatter-add the rows of ``cols`` back onto the image they came from.
+
+    The adjoint of :func:`im2col_naive`: where windows overlap, contributions add.
+
+    Parameters
+    ----------
+    cols : ndarray of shape (N*H_out*W_out, KH*KW*C)
+    N, H, W, C : int
+        Shape of the image to rebuild (without padding).
+    KH, KW, sh, sw, pad_top, pad_left, H_out, W_out : int
+        As in :func:`im2col_naive`.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, H, W, C)
+
+    Examples
+    --------
+    The centre pixel of a 3x3 image lies in all four 2x2 windows, the corners in one:
+
+    >>> col2im_naive(np.ones((4, 4)), 1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 2, 2)[0, :, :, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    pad_bottom = max((H_out - 1) * sh + KH - H - pad_top, 0)
+    pad_right = max((W_out - 1) * sw + KW - W - pad_left, 0)
+    dx_pad = np.zeros((N, H + pad_top + pad_bottom, W + pad_left + pad_right, C), cols.dtype)
+    for n in range(N):
+        for i in range(H_out):
+            for j in range(W_out):
+                window = cols[(n * H_out + i) * W_out + j].reshape(KH, KW, C)
+                dx_pad[n, i * sh : i * sh + KH, j * sw : j * sw + KW, :] += window
+    return dx_pad[:, pad_top : pad_top + H, pad_left : pad_left + W, :]
+
+
+# ----------------------------------------------------------------------------- fast
+
+
+@njit(parallel=True, cache=True)
+def im2col(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):  # pragma: no cover - numba
+    """Fast twin of :func:`im2col_naive` (Numba, parallel over output rows)."""
+    N, H, W, C = x.shape
+    cols = np.empty((N * H_out * W_out, KH * KW * C), dtype=x.dtype)
+    for r in prange(N * H_out):
+        n = r // H_out
+        i = r % H_out
+        for j in range(W_out):
+            row = r * W_out + j
+            for u in range(KH):
+                h = i * sh - pad_top + u
+                for v in range(KW):
+                    w = j * sw - pad_left + v
+                    base = (u * KW + v) * C
+                    if 0 <= h < H and 0 <= w < W:
+                        for c in range(C):
+                            cols[row, base + c] = x[n, h, w, c]
+                    else:
+                        for c in range(C):
+                            cols[row, base + c] = 0
+    return cols
+
+
+@njit(parallel=True, cache=True)
+def col2im(cols, N, H, W, C, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):  # pragma: no cover
+    """Fast twin of :func:`col2im_naive`.
+
+    Written as a *gather*: each input pixel sums the window entries that cover it,
+    so parallel threads never write to the same pixel.
+    """
+    dx = np.zeros((N, H, W, C), dtype=cols.dtype)
+    for r in prange(N * H):
+        n = r // H
+        h = r % H
+        for u in range(KH):
+            hh = h + pad_top - u  # = i * sh for the window row i that puts tap u on h
+            if hh < 0 or hh % sh != 0 or hh // sh >= H_out:
+                continue
+            i = hh // sh
+            for w in range(W):
+                for v in range(KW):
+                    ww = w + pad_left - v
+                    if ww < 0 or ww % sw != 0 or ww // sw >= W_out:
+                        continue
+                    row = (n * H_out + i) * W_out + ww // sw
+                    base = (u * KW + v) * C
+                    for c in range(C):
+                        dx[n, h, w, c] += cols[row, base + c]
+    return dx

@@ -1,0 +1,259 @@
+"""Dense, Flatten, ZeroPadding2D, Dropout and Rescaling: the linear plumbing of a CNN.
+
+For all of them ``deconv`` and ``guided`` equal the input gradient, because each
+is linear (or affine) in its input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer
+from .conv import glorot_uniform
+
+
+class Dense(Layer):
+    """Fully connected layer on the last axis.
+
+    Parameters
+    ----------
+    units : int
+        ``D_out``.
+    use_bias : bool, default True
+    name, seed : optional
+
+    Notes
+    -----
+    Shapes: ``x (N, D_in)`` (or ``(N, ..., D_in)``), ``W (D_in, D_out)``, ``b (D_out,)``.
+
+    Forward / backward::
+
+        y  = x @ W + b
+        dx = dout @ W.T
+        dW = x.T @ dout,   db = dout.sum(axis=0)
+
+    Examples
+    --------
+    >>> d = Dense(1, use_bias=False); d.build((2,)); d.params["W"][:] = [[2.0], [3.0]]
+    >>> d.forward(np.array([[1.0, 1.0]], dtype=np.float32))
+    array([[5.]], dtype=float32)
+    """
+
+    linearity = "affine"
+    cache_slots = ("x",)
+
+    def __init__(self, units: int, use_bias: bool = True, name=None, seed=None):
+        super().__init__(name=name, seed=seed)
+        if isinstance(units, bool) or not isinstance(units, int | np.integer) or units < 1:
+            raise ValueError(
+                f"Dense: invalid value for argument `units`. Expected a strictly positive "
+                f"int, received units={units!r}."
+            )
+        self.units = int(units)
+        self.use_bias = bool(use_bias)
+        self.x = None  # input of the last forward, (N, ..., D_in)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def init_params(self, input_shape, rng):
+        D_in = input_shape[-1]
+        self.params["W"] = glorot_uniform((D_in, self.units), D_in, self.units, rng)
+        if self.use_bias:
+            self.params["b"] = np.zeros(self.units, np.float32)
+
+    def forward(self, x, training=False):
+        x = self.check_input(x)
+        y = x @ self.params["W"]
+        if self.use_bias:
+            y += self.params["b"]
+        self.x = x
+        return y
+
+    def backward(self, dout, param_grads=True):
+        dout = self.check_dout(dout, self._dout_shape(self.x))
+        W = self.params["W"]
+        if param_grads:
+            x2, d2 = self.x.reshape(-1, W.shape[0]), dout.reshape(-1, W.shape[1])
+            self.grads["W"] = x2.T @ d2
+            if self.use_bias:
+                self.grads["b"] = d2.sum(axis=0)
+        return dout @ W.T
+
+    def get_config(self):
+        return {"units": self.units, "use_bias": self.use_bias, "name": self.name}
+
+
+class Flatten(Layer):
+    """Reshape ``(N, H, W, C)`` to ``(N, H*W*C)`` in C order, as Keras does for NHWC.
+
+    Backward reshapes back: ``dx = dout.reshape(N, H, W, C)``.
+    """
+
+    linearity = "linear"
+    cache_slots = ("x_shape",)
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.x_shape = None  # shape of the last input
+
+    def compute_output_shape(self, input_shape):
+        return (int(np.prod(input_shape)),)
+
+    def forward(self, x, training=False):
+        x = self.check_input(x)
+        self.x_shape = x.shape
+        return x.reshape(len(x), -1)
+
+    def backward(self, dout, param_grads=True):
+        shape = None if self.x_shape is None else (self.x_shape[0], *self.output_shape)
+        dout = self.check_dout(dout, shape)
+        return dout.reshape(self.x_shape)
+
+
+class ZeroPadding2D(Layer):
+    """Add rows and columns of zeros around each image.
+
+    Parameters
+    ----------
+    padding : int, (int, int) or ((int, int), (int, int)), default 1
+        ``p`` on all sides; ``(ph, pw)`` symmetric; or ``((top, bottom), (left, right))``.
+
+    Notes
+    -----
+    Forward ``y = pad(x)``; backward crops: ``dx = dout[:, top:top+H, left:left+W, :]``.
+    """
+
+    linearity = "linear"
+    cache_slots = ("x_shape",)
+
+    def __init__(self, padding=1, name=None):
+        super().__init__(name=name)
+        self.padding = self._parse(padding)
+        self.x_shape = None  # shape of the last input
+
+    @staticmethod
+    def _parse(padding):
+        def ok(v):
+            return isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 0
+
+        if ok(padding):
+            p = int(padding)
+            return ((p, p), (p, p))
+        try:
+            a, b = padding
+            if ok(a) and ok(b):
+                return ((int(a), int(a)), (int(b), int(b)))
+            (t, bo), (le, r) = a, b
+            if all(ok(v) for v in (t, bo, le, r)):
+                return ((int(t), int(bo)), (int(le), int(r)))
+        except (TypeError, ValueError):
+            pass
+        raise ValueError(
+            "ZeroPadding2D: invalid padding. Expected an int >= 0, a pair (ph, pw) or "
+            f"((top, bottom), (left, right)), received padding={padding!r}."
+        )
+
+    def compute_output_shape(self, input_shape):
+        (t, b), (le, r) = self.padding
+        H, W, C = input_shape
+        return (H + t + b, W + le + r, C)
+
+    def forward(self, x, training=False):
+        x = self.check_input(x)
+        self.x_shape = x.shape
+        return np.pad(x, ((0, 0), *self.padding, (0, 0)))
+
+    def backward(self, dout, param_grads=True):
+        shape = None if self.x_shape is None else (self.x_shape[0], *self.output_shape)
+        dout = self.check_dout(dout, shape)
+        (t, _), (le, _) = self.padding
+        _, H, W, _ = self.x_shape
+        return dout[:, t : t + H, le : le + W, :]
+
+    def get_config(self):
+        return {"padding": self.padding, "name": self.name}
+
+
+class Dropout(Layer):
+    """Inverted dropout: active only when ``training=True``, the identity otherwise.
+
+    Parameters
+    ----------
+    rate : float in [0, 1)
+        Fraction of units set to zero during training.
+    seed : int, optional
+        Seeds the layer's own random generator.
+
+    Notes
+    -----
+    Training: ``mask ~ Bernoulli(1 - rate)``, ``y = x * mask / (1 - rate)``,
+    ``dx = dout * mask / (1 - rate)``. Inference: ``y = x``, ``dx = dout``.
+    """
+
+    linearity = "linear"
+    cache_slots = ("mask", "x_shape")
+
+    def __init__(self, rate: float, name=None, seed=None):
+        super().__init__(name=name, seed=seed)
+        if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate < 1:
+            raise ValueError(
+                f"Dropout: invalid rate. Expected a float in [0, 1), received rate={rate!r}."
+            )
+        self.rate = float(rate)
+        self.rng = np.random.default_rng(seed)
+        self.mask = None  # scaled keep-mask of the last training forward; None at inference
+        self.x_shape = None  # shape of the last input
+
+    def forward(self, x, training=False):
+        x = self.check_input(x)
+        self.x_shape = x.shape
+        if not training or self.rate == 0:
+            self.mask = None
+            return x
+        keep = 1.0 - self.rate
+        self.mask = (self.rng.random(x.shape) < keep).astype(x.dtype) / x.dtype.type(keep)
+        return x * self.mask
+
+    def backward(self, dout, param_grads=True):
+        dout = self.check_dout(dout, self.x_shape)
+        return dout if self.mask is None else dout * self.mask
+
+    def get_config(self):
+        return {"rate": self.rate, "name": self.name}
+
+
+class Rescaling(Layer):
+    """``y = x * scale + offset`` (Keras' Rescaling: for example ``scale=1/255``).
+
+    ``scale`` and ``offset`` may be scalars or per-channel arrays. Backward:
+    ``dx = dout * scale``.
+    """
+
+    linearity = "affine"
+    cache_slots = ("x_shape",)
+
+    def __init__(self, scale, offset=0.0, name=None):
+        super().__init__(name=name)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.offset = np.asarray(offset, dtype=np.float64)
+        for what, v in (("scale", self.scale), ("offset", self.offset)):
+            if not np.all(np.isfinite(v)):
+                raise ValueError(
+                    f"Rescaling: invalid {what}. Expected finite numbers, received {v!r}."
+                )
+        self.x_shape = None  # shape of the last input
+
+    def forward(self, x, training=False):
+        x = self.check_input(x)
+        self.x_shape = x.shape
+        return (x * self.scale.astype(x.dtype) + self.offset.astype(x.dtype)).astype(
+            x.dtype, copy=False
+        )
+
+    def backward(self, dout, param_grads=True):
+        dout = self.check_dout(dout, self.x_shape)
+        return (dout * self.scale.astype(dout.dtype)).astype(dout.dtype, copy=False)
+
+    def get_config(self):
+        return {"scale": self.scale.tolist(), "offset": self.offset.tolist(), "name": self.name}
