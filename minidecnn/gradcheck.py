@@ -1,4 +1,4 @@
-"""Gradient checking for students: numerical gradients, relative error, and a layer's whole contract.
+"""Gradient checking for students: numerical gradients, relative error, a layer's contract.
 
 The centred difference ``f'(x) ~ (f(x + h) - f(x - h)) / (2h)`` has truncation
 error ``O(h^2)`` and round-off error ``~ eps * |f| / h``; in float64 with ``h = 1e-5``
@@ -181,8 +181,13 @@ def check_layer(
         y = run(xs)
         expected = (len(xs[0]), *layer.output_shape)
         report.checks.append(
-            Check("output shape", 0.0 if y.shape == expected else 1.0, 0.5, y.shape == expected,
-                  f"expected {expected}, received {y.shape}")
+            Check(
+                "output shape",
+                0.0 if y.shape == expected else 1.0,
+                0.5,
+                y.shape == expected,
+                f"expected {expected}, received {y.shape}",
+            )
         )
         dout = rng.standard_normal(y.shape)
         dxs = layer.backward(dout)
@@ -196,13 +201,21 @@ def check_layer(
             num = numerical_gradient(objective, a, h)
             err = gradient_error(dx, num)
             name = "dx" if not multi else f"dx[{i}]"
-            report.checks.append(Check(f"{name} vs centred differences", err, tol, err < tol,
-                                       _both_sides(dx, num)))
+            report.checks.append(
+                Check(f"{name} vs centred differences", err, tol, err < tol, _both_sides(dx, num))
+            )
         for key, p in layer.params.items():
             num = numerical_gradient(objective, p, h)
             err = gradient_error(param_grads[key], num)
-            report.checks.append(Check(f"d{key} vs centred differences", err, tol, err < tol,
-                                       _both_sides(param_grads[key], num)))
+            report.checks.append(
+                Check(
+                    f"d{key} vs centred differences",
+                    err,
+                    tol,
+                    err < tol,
+                    _both_sides(param_grads[key], num),
+                )
+            )
 
         y = run(xs)  # restore the cache of the point x itself
         if layer.linearity in ("linear", "affine", "piecewise_linear"):
@@ -216,15 +229,28 @@ def check_layer(
                 run(xs)
             lhs = float(np.vdot(lhs_y, probe))
             err = abs(lhs - rhs) / max(abs(lhs) + abs(rhs), 1e-300)
-            report.checks.append(Check("adjoint <f(x), y> = <x, f^T(y)>", err, 1e-10, err < 1e-10,
-                                       f"<f(x), y> = {lhs!r}\n<x, f^T y> = {rhs!r}"))
+            report.checks.append(
+                Check(
+                    "adjoint <f(x), y> = <x, f^T(y)>",
+                    err,
+                    1e-10,
+                    err < 1e-10,
+                    f"<f(x), y> = {lhs!r}\n<x, f^T y> = {rhs!r}",
+                )
+            )
         for rule in ("deconv", "guided"):
             out = getattr(layer, rule)(rng.standard_normal(y.shape))
             out = list(out) if multi else [out]
             ok = [o.shape for o in out] == [a.shape for a in xs]
-            report.checks.append(Check(f"{rule} shape", 0.0 if ok else 1.0, 0.5, ok,
-                                       f"expected {[a.shape for a in xs]}, received "
-                                       f"{[o.shape for o in out]}"))
+            report.checks.append(
+                Check(
+                    f"{rule} shape",
+                    0.0 if ok else 1.0,
+                    0.5,
+                    ok,
+                    f"expected {[a.shape for a in xs]}, received {[o.shape for o in out]}",
+                )
+            )
     finally:
         layer.astype(dtype)
     if verbose:

@@ -70,7 +70,7 @@ class Node:
 _input_names = itertools.count()
 
 
-def Input(shape, name: str | None = None) -> Tensor:  # noqa: N802 - Keras' spelling
+def Input(shape, name: str | None = None) -> Tensor:
     """Start a functional model: a symbolic input of the given shape (without batch axis).
 
     Parameters

@@ -309,9 +309,7 @@ class Model(Layer):
                 signals[t.id] = g if t.id not in signals else signals[t.id] + g
         for leaf, grads in shared.items():
             leaf.grads = grads
-        dxs = [
-            signals.get(t.id, np.zeros_like(self.activations[t.name])) for t in self.inputs
-        ]
+        dxs = [signals.get(t.id, np.zeros_like(self.activations[t.name])) for t in self.inputs]
         return dxs if self._multi_in else dxs[0]
 
     def _seed_signals(self, dout, start):
@@ -407,7 +405,7 @@ class Model(Layer):
         return short if len({n for n, _ in short}) == len(short) else full
 
     def get_weights(self, name: str | None = None) -> dict:
-        """Copies of the weights: ``{layer: {key: array}}`` (params and buffers), or one layer's."""
+        """Copies of the weights ``{layer: {key: array}}`` (params and buffers), or one layer's."""
         if name is not None:
             layer = self.get_layer(name)
             return {k: v.copy() for k, v in {**layer.params, **layer.buffers}.items()}
@@ -543,9 +541,7 @@ class Sequential(Model):
         """Append a layer (or, first of all, an ``Input`` tensor)."""
         if isinstance(layer, Tensor):
             if layer.node is not None or self._layer_list or self._input is not None:
-                raise ValueError(
-                    f"Sequential '{self.name}': an Input tensor may only come first."
-                )
+                raise ValueError(f"Sequential '{self.name}': an Input tensor may only come first.")
             self._input = layer
             return
         if not isinstance(layer, Layer):

@@ -45,8 +45,12 @@ class ReLU(Layer):
     >>> relu = ReLU()
     >>> _ = relu.forward(np.array([[-1.0, 0.0, 2.0]], dtype=np.float32))
     >>> d = np.array([[3.0, 3.0, -3.0]], dtype=np.float32)
-    >>> relu.backward(d), relu.deconv(d), relu.guided(d)
-    (array([[ 0.,  0., -3.]], dtype=float32), array([[3., 3., 0.]], dtype=float32), array([[0., 0., 0.]], dtype=float32))
+    >>> relu.backward(d)
+    array([[ 0.,  0., -3.]], dtype=float32)
+    >>> relu.deconv(d)
+    array([[3., 3., 0.]], dtype=float32)
+    >>> relu.guided(d)
+    array([[0., 0., 0.]], dtype=float32)
     """
 
     linearity = "piecewise_linear"

@@ -148,8 +148,7 @@ class Layer(abc.ABC):
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(
-                f"{self._where}: unsupported dtype. Expected float32 or float64, "
-                f"received {dtype}."
+                f"{self._where}: unsupported dtype. Expected float32 or float64, received {dtype}."
             )
         for store in (self.params, self.grads, self.buffers):
             for k, v in store.items():
@@ -229,9 +228,11 @@ class Layer(abc.ABC):
     def check_inputs(self, xs) -> list[np.ndarray]:
         """Validate the list of inputs of a merge layer."""
         if not isinstance(xs, list | tuple) or len(xs) < 2:
+            got = type(xs).__name__
+            if isinstance(xs, list | tuple):
+                got += f" of length {len(xs)}"
             raise ValueError(
-                f"{self._where}: expected a list of at least two arrays, received "
-                f"{type(xs).__name__}{'' if not hasattr(xs, '__len__') else f' of length {len(xs)}'}."
+                f"{self._where}: expected a list of at least two arrays, received {got}."
             )
         xs = [as_float_array(x, self._where, f"input {i}") for i, x in enumerate(xs)]
         if not self.built:
@@ -316,7 +317,9 @@ class Layer(abc.ABC):
 
     def count_params(self) -> int:
         """Number of trainable and non-trainable numbers (as Keras' summary counts them)."""
-        return int(sum(v.size for v in self.params.values()) + sum(v.size for v in self.buffers.values()))
+        return int(
+            sum(v.size for v in self.params.values()) + sum(v.size for v in self.buffers.values())
+        )
 
     def get_config(self) -> dict:
         """Constructor arguments, enough to rebuild this layer (used by ``save_keras``)."""

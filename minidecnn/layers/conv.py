@@ -246,7 +246,8 @@ class DepthwiseConv2D(_Windowed):
 
     Forward::
 
-        y[n, i, j, c*M + m] = b[c*M + m] + sum_{u, v} W[u, v, c, m] * x_pad[n, i*sh + u, j*sw + v, c]
+        y[n, i, j, c*M + m] = b[c*M + m]
+                              + sum_{u, v} W[u, v, c, m] * x_pad[n, i*sh + u, j*sw + v, c]
 
     Backward::
 
@@ -270,8 +271,10 @@ class DepthwiseConv2D(_Windowed):
         seed=None,
     ):
         super().__init__(kernel_size, strides, padding, name, seed)
-        if isinstance(depth_multiplier, bool) or int(depth_multiplier) != depth_multiplier or (
-            depth_multiplier < 1
+        if (
+            isinstance(depth_multiplier, bool)
+            or int(depth_multiplier) != depth_multiplier
+            or (depth_multiplier < 1)
         ):
             raise ValueError(
                 f"DepthwiseConv2D: invalid depth_multiplier. Expected a positive int, "

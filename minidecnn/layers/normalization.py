@@ -124,11 +124,9 @@ class BatchNormalization(Layer):
         dx_hat = dout * gamma
         if self.training:
             M = dout.size // dout.shape[-1]
-            dx = (
-                M * dx_hat
-                - dx_hat.sum(axis=axes)
-                - x_hat * (dx_hat * x_hat).sum(axis=axes)
-            ) * (inv_std / M)
+            dx = (M * dx_hat - dx_hat.sum(axis=axes) - x_hat * (dx_hat * x_hat).sum(axis=axes)) * (
+                inv_std / M
+            )
         else:
             dx = dx_hat * inv_std
         if param_grads:

@@ -1,0 +1,32 @@
+"""Shared test helpers.
+
+Tests that need an optional heavy library (Keras, TensorFlow, JAX, PyTorch) get it
+with :func:`optional_import`. Locally a missing library skips the test; in CI
+(``MINIDECNN_REQUIRE_OPTIONAL=1``) it fails, so a broken install cannot turn the
+cross-checks into silent skips.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # TF 2.21 crashes in conv grads otherwise
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+
+def optional_import(name: str):
+    """Import ``name`` or skip the test (fail instead when MINIDECNN_REQUIRE_OPTIONAL=1)."""
+    if os.environ.get("MINIDECNN_REQUIRE_OPTIONAL") == "1":
+        return importlib.import_module(name)
+    return pytest.importorskip(name)
+
+
+@pytest.fixture
+def rng():
+    """A seeded generator; tests that need other seeds make their own."""
+    return np.random.default_rng(20261129)
