@@ -141,8 +141,10 @@ def test_get_config_rebuilds_the_same_layer(name):
 
 
 def test_default_names_follow_keras():
-    a, b = L.MaxPool2D(), L.MaxPool2D()
-    assert a.name.startswith("max_pool2d") and b.name != a.name
+    a, b = L.MaxPool2D(), L.MaxPooling2D()
+    assert a.name.startswith("max_pooling2d") and b.name.startswith("max_pooling2d_")
+    assert L.GlobalAvgPool2D().name.startswith("global_average_pooling2d")
+    assert L.ReLU().name.startswith("re_lu")
     assert L.BatchNormalization().name.startswith("batch_normalization")
     with pytest.raises(
         ValueError,
