@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from ..errors import ModelFileError
 
 MODEL_CLASSES = ("Functional", "Model", "Sequential")
+#: top-level packages of built-in Keras objects (Keras 3, tf-keras, tf.keras)
+KERAS_MODULES = ("keras", "tf_keras", "tensorflow")
 
 #: refs are (layer name, call number); tensor index is always 0 for our layers
 Ref = tuple[str, int]
@@ -156,7 +158,7 @@ def _check_builtin(entry, where, what):
     """Refuse objects Keras would import from user code (custom or registered classes)."""
     module = entry.get("module")
     registered = entry.get("registered_name")
-    custom = (isinstance(module, str) and module.split(".")[0] != "keras") or (
+    custom = (isinstance(module, str) and module.split(".")[0] not in KERAS_MODULES) or (
         isinstance(registered, str) and registered != entry.get("class_name")
     )
     if custom:
