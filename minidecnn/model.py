@@ -490,6 +490,18 @@ class Model(Layer):
         for target, value in writes:
             target[...] = value
 
+    def load_weights(
+        self, path, by_name: bool = False, kernel_convention="auto", data_format=None
+    ) -> Model:
+        """Load Keras weights (legacy ``.h5``, ``.weights.h5``, ``.keras``) into this model.
+
+        Delegates to :func:`minidecnn.keras.load_weights`, which documents the options.
+        Returns self; on any error the weights are left unchanged.
+        """
+        from .keras.weights import load_weights
+
+        return load_weights(self, path, by_name, kernel_convention, data_format)
+
     def astype(self, dtype) -> Model:
         """Convert every layer's parameters to ``dtype``; returns self."""
         for leaf in self.leaf_layers():
@@ -503,6 +515,18 @@ class Model(Layer):
         targets = self.leaf_layers() if layers is None else [self.get_layer(n) for n in layers]
         for layer in targets:
             layer.reinitialize(int(rng.integers(2**31)))
+
+    def save_weights(self, path) -> None:
+        """Write the weights as a Keras 3 ``.weights.h5`` file (see ``minidecnn.keras``)."""
+        from .keras.export import save_weights
+
+        save_weights(self, path)
+
+    def save(self, path) -> None:
+        """Write a ``.keras`` archive that real Keras 3 loads (see ``minidecnn.save_keras``)."""
+        from .keras.export import save_keras
+
+        save_keras(self, path)
 
     def count_params(self) -> int:
         return sum(leaf.count_params() for leaf in self.leaf_layers())
