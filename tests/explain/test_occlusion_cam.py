@@ -72,7 +72,7 @@ def test_occlusion_errors():
     x = images(1, seed=96)
     with pytest.raises(TargetError, match=r"Expected patch <= \(16, 16\), received patch=20"):
         explain.occlusion(model, x, patch=20)
-    with pytest.raises(TargetError, match="invalid stride. Expected a positive int"):
+    with pytest.raises(TargetError, match=r"invalid stride\. Expected a positive int"):
         explain.occlusion(model, x, stride=0)
     with pytest.raises(TargetError, match="a target function gives a top signal, not a score"):
         explain.occlusion(model, x, target=lambda z: z)
@@ -124,7 +124,7 @@ def test_grad_cam_bilinear_upsampling_matches_a_hand_computed_case():
 def test_grad_cam_needs_feature_maps():
     model = reference_net(seed=101)
     x = images(1, seed=102)
-    with pytest.raises(TargetError, match="Grad-CAM needs feature maps.*'fc1'"):
+    with pytest.raises(TargetError, match=r"Grad-CAM needs feature maps.*'fc1'"):
         explain.grad_cam(model, x, conv_layer="fc1")
     dense = mdc.Sequential([mdc.Input((4,)), Dense(3)])
     with pytest.raises(TargetError, match="has no convolution at its top level"):
