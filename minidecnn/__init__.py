@@ -12,7 +12,7 @@ are built on top, from first principles.
 (1, 6, 6, 2)
 """
 
-from . import errors, gradcheck, kernels, layers
+from . import errors, explain, gradcheck, kernels, layers
 from .errors import MinidecnnError
 from .graph import Input, Tensor
 from .model import Model, Sequential
@@ -26,6 +26,7 @@ __all__ = [
     "Sequential",
     "Tensor",
     "errors",
+    "explain",
     "gradcheck",
     "kernels",
     "layers",

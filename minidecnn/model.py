@@ -263,7 +263,14 @@ class Model(Layer):
 
     # ------------------------------------------------------------------ backward
 
-    def backward(self, dout, rule: str = "gradient", start: str | None = None, param_grads=True):
+    def backward(
+        self,
+        dout,
+        rule: str = "gradient",
+        start: str | None = None,
+        param_grads=True,
+        stop: str | None = None,
+    ):
         """Send ``dout`` back through the graph and return the signal at the input(s).
 
         Parameters
@@ -279,10 +286,15 @@ class Model(Layer):
         param_grads : bool, default True
             With ``rule="gradient"``, also fill every layer's ``grads`` (summed over the
             calls of a shared layer). Attribution passes ``False``.
+        stop : str, optional
+            Node key: return the signal arriving at this node's output (summed over the
+            layers it feeds) instead of the signal at the inputs, and skip the nodes
+            below it. Grad-CAM uses it for the gradient at a convolution's output.
 
         Returns
         -------
-        ndarray shaped like the input (or a list for several inputs).
+        ndarray shaped like the input (or a list for several inputs); with ``stop``,
+        shaped like the output of node ``stop``.
         """
         if rule not in RULES:
             raise ValueError(
@@ -294,9 +306,12 @@ class Model(Layer):
                 f"Model '{self.name}': backward called before forward. Run "
                 f"model.forward(x) first: the backward pass needs its cache."
             )
+        stop_node = None if stop is None else self.node(stop)
         signals = self._seed_signals(dout, start)
         shared = {}  # leaf layer -> grads summed over its calls
         for node in reversed(self.nodes):
+            if node is stop_node:  # every consumer of its output has been visited
+                break
             d = signals.pop(node.output.id, None)
             if d is None:
                 continue  # this node does not lead to the start
@@ -309,6 +324,9 @@ class Model(Layer):
                 signals[t.id] = g if t.id not in signals else signals[t.id] + g
         for leaf, grads in shared.items():
             leaf.grads = grads
+        if stop_node is not None:
+            d = signals.get(stop_node.output.id)
+            return np.zeros_like(self.activations[stop_node.key]) if d is None else d
         dxs = [signals.get(t.id, np.zeros_like(self.activations[t.name])) for t in self.inputs]
         return dxs if self._multi_in else dxs[0]
 
