@@ -51,9 +51,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import as_float_array
-from ..errors import MinidecnnError, ShapeError, TargetError
+from ..errors import MinidecnnError, ShapeError
 from ..layers.activations import ReLU
 from ..model import Model
+from .targets import resolve_target
 
 TRACE_RULES = ("gradient", "deconvnet", "guided")
 
@@ -176,61 +177,6 @@ class Trace:
         return self.table()
 
 
-# ----------------------------------------------------------------------------- the top signal
-
-
-def _top_signal(model: Model, target, layer: str | None):
-    """The signal placed on the start node, and a sentence describing it."""
-    key = model.logits if layer is None else model.node(layer).key
-    if key is None:
-        raise TargetError(
-            f"trace: model {model.name!r} has no single logits node. Expected layer=<name>, "
-            f"received layer=None."
-        )
-    acts = model.activations[key]
-    shape = acts.shape[1:]
-    top = np.zeros_like(acts)
-    where = f"trace(target={target!r}, layer={key!r})"
-    if isinstance(target, np.ndarray):
-        mask = target if target.shape == acts.shape else target[None]
-        if mask.shape != acts.shape:
-            raise TargetError(
-                f"{where}: wrong mask shape. Expected {shape} (the output of {key!r}), "
-                f"received {target.shape}."
-            )
-        return key, mask.astype(acts.dtype), f"a mask on {key!r}"
-    if isinstance(target, tuple):
-        unit = tuple(int(u) for u in target)
-        if len(unit) != len(shape) or not all(0 <= u < n for u, n in zip(unit, shape)):
-            raise TargetError(
-                f"{where}: invalid unit. Expected {len(shape)} indices inside {shape}, "
-                f"received {target}."
-            )
-        top[(0, *unit)] = 1.0
-        return key, top, f"unit {unit} of {key!r}"
-    if isinstance(target, bool) or not isinstance(target, int | np.integer):
-        raise TargetError(
-            f"{where}: invalid target. Expected an int (class or channel), a tuple (unit) or "
-            f"an array (mask), received {type(target).__name__}."
-        )
-    n = shape[-1]
-    if not 0 <= target < n:
-        what = "class" if layer is None else "channel"
-        raise TargetError(
-            f"{where}: {what} {target} is out of range. Expected 0 <= target < {n}, "
-            f"received {target}."
-        )
-    if len(shape) == 1:
-        top[0, target] = 1.0
-        what = "class" if layer is None else "unit"
-        return key, top, f"{what} {target} at {key!r} (one-hot 1)"
-    flat = acts[0, ..., target].ravel()
-    pos = np.unravel_index(int(flat.argmax()), shape[:-1])  # first maximum, row-major
-    top[(0, *pos, target)] = 1.0
-    pos = tuple(int(p) for p in pos)
-    return key, top, f"channel {target} of {key!r} at its strongest position {pos} (one-hot 1)"
-
-
 # ----------------------------------------------------------------------------- the walk
 
 
@@ -275,10 +221,12 @@ def trace(model: Model, x, target, layer: str | None = None, rules=TRACE_RULES) 
         With one input.
     x : ndarray of shape (H, W, C) or (1, H, W, C)
         One input.
-    target : int, tuple or ndarray
-        Without ``layer``: a class, one-hot at ``model.logits``. With ``layer``: an int
-        is a channel, one-hot at its strongest position; a tuple ``(h, w, c)`` is one
-        unit; an array is a mask shaped like the layer's output.
+    target : int, tuple, ndarray, callable or None
+        As in every :mod:`minidecnn.explain` method (see
+        :func:`~minidecnn.explain.targets.resolve_target`): without ``layer`` a class
+        at ``model.logits`` (None: the predicted class); with ``layer`` an int is a
+        channel at its strongest position (kept with its value), a tuple ``(h, w, c)``
+        one unit, an array a mask shaped like the layer's output.
     layer : str, optional
         Where the top signal starts.
     rules : sequence of str, default ("gradient", "deconvnet", "guided")
@@ -313,7 +261,10 @@ def trace(model: Model, x, target, layer: str | None = None, rules=TRACE_RULES) 
             f"without the batch axis, received a batch of {len(x)}. Pass x[i]."
         )
     model.forward(x)
-    key, top, text = _top_signal(model, target, layer)
+    resolved = resolve_target(model, target, layer, where="trace")
+    key = resolved.node
+    top = resolved.signal(model.activations[key], np.arange(1))
+    text = f"{resolved.explains()}; {resolved.summary()}"
     rows: dict[str, TraceRow] = {}
     signals = {rule: _walk(model, key, top, rule, rows) for rule in rules}
     ordered = [rows[n.key] for n in reversed(model.nodes) if n.key in rows]

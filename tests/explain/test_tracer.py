@@ -90,7 +90,7 @@ def test_table_lists_every_node_and_the_relu_masks(net_and_x):
     t = trace(model, x, 2)
     text = str(t)
     assert text == t.table()
-    assert "class 2 at 'logits'" in text
+    assert "the logit of class c at node 'logits'" in text and "c = 2" in text
     for key in ("logits", "relu3", "add", "conv1"):
         assert any(line.startswith(key) for line in text.splitlines())
     rec = t.row("relu2").relu
@@ -112,11 +112,15 @@ def test_mask_target_and_single_rule(net_and_x):
 
 def test_bad_calls_explain_the_fix(net_and_x):
     model, x = net_and_x
-    with pytest.raises(TargetError, match=r"class 5 is out of range\. Expected 0 <= target < 5"):
+    with pytest.raises(
+        TargetError, match=r"trace: class 5 is out of range\. Expected an int in \[0, 4\]"
+    ):
         trace(model, x, 5)
-    with pytest.raises(TargetError, match="wrong mask shape"):
+    with pytest.raises(
+        TargetError, match=r"trace: the mask has the wrong shape\. Expected \(5, 5, 4\)"
+    ):
         trace(model, x, np.zeros((3, 3)), layer="pool")
-    with pytest.raises(TargetError, match="invalid unit"):
+    with pytest.raises(TargetError, match=r"trace: unit index 9 \(axis 0\) is out of range"):
         trace(model, x, (9, 9, 9), layer="pool")
     with pytest.raises(ShapeError, match="Pass x\\[i\\]"):
         trace(model, np.stack([x, x]), 0)
