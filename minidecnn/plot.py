@@ -11,7 +11,8 @@ Display conventions
 * Signed maps (projections, backward signals) are shown with zero as mid-grey
   (or white in the diverging colour maps), scaled by their largest magnitude.
 * Images are scaled from their own minimum to their maximum.
-* Cells of a crop that lie outside the image are white.
+* Cells of a crop that lie outside the image are pale blue (``OUTSIDE``), so they
+  cannot be mistaken for white pixels.
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ __all__ = [
     "plot_unpooling",
 ]
 
-OUTSIDE = 1.0  # display value (white) of crop cells outside the image
+OUTSIDE = (0.78, 0.86, 0.97)  # display colour (pale blue) of crop cells outside the image
 
 
 # ----------------------------------------------------------------------------- display scaling
 
 
 def _as_rgb(a: np.ndarray) -> np.ndarray:
-    """(H, W), (H, W, 1) or (H, W, 3) in [0, 1] -> (H, W, 3); NaN cells become white."""
+    """(H, W), (H, W, 1) or (H, W, 3) in [0, 1] -> (H, W, 3); NaN cells become ``OUTSIDE``."""
     a = np.asarray(a, np.float64)
     if a.ndim == 2:
         a = a[..., None]
@@ -46,7 +47,8 @@ def _as_rgb(a: np.ndarray) -> np.ndarray:
         a = np.repeat(a, 3, axis=-1)
     elif a.shape[-1] != 3:
         a = np.repeat(a.mean(axis=-1, keepdims=True), 3, axis=-1)
-    return np.where(np.isnan(a), OUTSIDE, np.clip(a, 0.0, 1.0))
+    outside = np.isnan(a).any(axis=-1, keepdims=True)
+    return np.where(outside, np.asarray(OUTSIDE), np.clip(np.nan_to_num(a), 0.0, 1.0))
 
 
 def _show_image(a, lo=None, hi=None) -> np.ndarray:
@@ -96,7 +98,7 @@ def mosaic(tiles, rows: int, cols: int, gap: int = 1) -> np.ndarray:
     """
     h = max(t.shape[0] for t in tiles)
     w = max(t.shape[1] for t in tiles)
-    sheet = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap, 3), OUTSIDE)
+    sheet = np.ones((rows * (h + gap) - gap, cols * (w + gap) - gap, 3))
     for k, t in enumerate(tiles[: rows * cols]):
         r, c = divmod(k, cols)
         sheet[
@@ -120,7 +122,7 @@ def plot_top_projections(tops, save=None, title=None, aligned: bool = True) -> F
     title : str, optional
     aligned : bool, default True
         Crop with the unclipped receptive field, so every tile of a channel has the
-        same size (the part outside the image is white); with False, crop exactly.
+        same size (the part outside the image is pale blue); with False, crop exactly.
 
     Returns
     -------
@@ -131,7 +133,10 @@ def plot_top_projections(tops, save=None, title=None, aligned: bool = True) -> F
     """
     tops = tops if isinstance(tops, list | tuple) else [tops]
     rows, cols = _grid(max(len(t.records) for t in tops))
-    fig = Figure(figsize=(2 * (0.7 * cols) + 0.8, len(tops) * (0.7 * rows + 0.35) + 0.3))
+    fig = Figure(
+        figsize=(2 * (0.7 * cols) + 0.8, len(tops) * (0.7 * rows + 0.35) + 0.3),
+        layout="constrained",
+    )
     for r, top in enumerate(tops):
         boxes = top.full_boxes if aligned else top.boxes
         projections = [_show_signed(_crop(b, p)) for b, p in zip(boxes, top.projections)]
@@ -143,12 +148,12 @@ def plot_top_projections(tops, save=None, title=None, aligned: bool = True) -> F
             ax = fig.add_subplot(len(tops), 2, 2 * r + side + 1)
             _blank(ax)
             ax.imshow(mosaic(tiles, rows, cols), interpolation="nearest")
-            ax.set_title(f"{top.layer} ch {top.channel}: {what}", fontsize=7, pad=3)
+            dead = " (dead: max 0)" if top.records[0].value == 0 else ""
+            ax.set_title(f"{top.layer} ch {top.channel}: {what}{dead}", fontsize=7, pad=3)
     fig.suptitle(
         title or f"Top-{len(tops[0].records)} activations, projected alone ({tops[0].rule})",
         fontsize=9,
     )
-    fig.subplots_adjust(wspace=0.05, hspace=0.25)
     return _finish(fig, save)
 
 
@@ -169,9 +174,8 @@ def plot_feature_evolution(evolution, save=None, title=None, aligned: bool = Tru
             _blank(ax)
             box = step.full_box if aligned else step.box
             ax.imshow(_show_signed(_crop(box, step.projection)))
-            ax.set_title(
-                f"img {step.index}", fontsize=6, pad=2, color="red" if step.changed else "black"
-            )
+            label = f"img {step.index}" if step.value != 0 else "dead (max 0)"
+            ax.set_title(label, fontsize=6, pad=2, color="red" if step.changed else "black")
             if r == 0:
                 ax.text(0.5, 1.35, step.label, transform=ax.transAxes, ha="center", fontsize=7)
             if k == 0:

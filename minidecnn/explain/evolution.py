@@ -90,17 +90,23 @@ class FeatureEvolution:
 
     def describe(self) -> str:
         """A table: one row per channel, one column per checkpoint, ``*`` marks a new image."""
-        width = max(12, *(len(label) + 2 for label in self.labels))
+        cells = {
+            c: [
+                f"{'*' if s.changed else ''}{s.index} ({s.value:.3g})" if s.value != 0 else "dead"
+                for s in self.steps[c]
+            ]
+            for c in self.channels
+        }
+        width = 2 + max(len(x) for x in [*self.labels, *(x for v in cells.values() for x in v)])
         lines = [
             f"Feature evolution of {self.layer!r} over {len(self.labels)} checkpoints: the "
             f"strongest activation among {self.n_images} images, projected alone with "
             f"rule={self.rule!r}. Each cell: image index (value); * = a different image "
-            f"than at the previous checkpoint.",
+            f"than at the previous checkpoint; dead = the map is 0 on every image.",
             f"{'channel':>7}  " + "".join(f"{label:>{width}}" for label in self.labels),
         ]
         for c in self.channels:
-            cells = [f"{'*' if s.changed else ''}{s.index} ({s.value:.3g})" for s in self.steps[c]]
-            lines.append(f"{c:>7}  " + "".join(f"{cell:>{width}}" for cell in cells))
+            lines.append(f"{c:>7}  " + "".join(f"{cell:>{width}}" for cell in cells[c]))
         return "\n".join(lines)
 
     def __str__(self):
