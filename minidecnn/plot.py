@@ -24,9 +24,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 __all__ = [
+    "mosaic",
     "plot_activations",
     "plot_feature_evolution",
     "plot_filters",
+    "plot_methods_top_classes",
     "plot_top_projections",
     "plot_trace",
     "plot_unpooling",
@@ -383,4 +385,105 @@ def plot_activations(
             loc="left",
         )
     fig.suptitle(title or "Activations of one image (black = lowest of the layer)", fontsize=9)
+    return _finish(fig, save)
+
+
+# ----------------------------------------------------------------------- the tutorial's figure
+
+METHOD_TITLES = {
+    "gradient": "gradient\n(max |.| over channels)",
+    "smoothgrad": "SmoothGrad",
+    "guided": "guided backprop",
+    "deconvnet": "DeconvNet",
+}
+
+
+def plot_methods_top_classes(
+    model,
+    x,
+    top: int = 5,
+    class_names=None,
+    methods=("gradient", "smoothgrad", "guided", "deconvnet"),
+    n_samples: int = 50,
+    noise_level: float = 0.15,
+    seed=0,
+    save=None,
+    title=None,
+) -> Figure:
+    """For one image: the input and four methods for each of its ``top`` most likely classes.
+
+    The layout of the original Keras tutorial's notebook: one row per class (most
+    likely first), columns ``input | gradient | SmoothGrad | guided | DeconvNet``.
+    Every map explains the class *logit* (Simonyan et al.), not its probability.
+
+    Parameters
+    ----------
+    model : Model
+    x : ndarray of shape (H, W, C) or (1, H, W, C)
+        Preprocessed as the model expects.
+    top : int, default 5
+    class_names : sequence of str, optional
+        Names indexed by class (for example ImageNet's); default ``"class k"``.
+    methods : sequence of str
+        Any of ``"gradient"``, ``"smoothgrad"``, ``"guided"``, ``"deconvnet"``.
+    n_samples, noise_level, seed
+        SmoothGrad's parameters (Smilkov et al.: 10-20 % noise, about 50 samples).
+    save : path, optional
+
+    Notes
+    -----
+    Display: the gradient and SmoothGrad as ``max_c |.|`` clipped at their 99th
+    percentile (:func:`~minidecnn.explain.normalize_percentile`), the guided and
+    DeconvNet maps as signed pictures scaled from their minimum to their maximum
+    (:func:`~minidecnn.explain.normalize_minmax`).
+    """
+    from . import explain
+    from .explain.targets import softmax
+
+    x = np.asarray(x)
+    x = x[None] if x.ndim == len(model.input_shape) else x[:1]
+    unknown = [m for m in methods if m not in METHOD_TITLES]
+    if unknown:
+        raise ValueError(
+            f"plot_methods_top_classes: unknown method {unknown[0]!r}. Expected some of "
+            f"{tuple(METHOD_TITLES)}, received methods={tuple(methods)!r}."
+        )
+    model.forward(x)
+    z = model.activations[model.logits][0]
+    p = softmax(z[None])[0]
+    top = min(int(top), len(z))
+    classes = [int(c) for c in np.argsort(-z, kind="stable")[:top]]
+    batch = np.repeat(x, top, axis=0)
+    maps = {}
+    for m in methods:
+        if m == "gradient":
+            maps[m] = explain.normalize_percentile(
+                explain.channel_max_abs(explain.gradient(model, batch, target=classes))
+            )
+        elif m == "smoothgrad":
+            sg = explain.smoothgrad(model, batch, target=classes, n_samples=n_samples,
+                                    noise_level=noise_level, seed=seed)  # fmt: skip
+            maps[m] = explain.normalize_percentile(explain.channel_max_abs(sg))
+        elif m == "guided":
+            maps[m] = explain.normalize_minmax(explain.guided_backprop(model, batch, classes))
+        else:
+            maps[m] = explain.normalize_minmax(explain.deconvnet(model, batch, target=classes))
+    n_cols = len(methods) + 1
+    fig = Figure(figsize=(1.75 * n_cols, 1.8 * top + 0.5), layout="constrained")
+    image = _show_image(x[0])
+    for r, c in enumerate(classes):
+        name = class_names[c] if class_names is not None else f"class {c}"
+        ax = fig.add_subplot(top, n_cols, r * n_cols + 1)
+        _blank(ax)
+        ax.imshow(image, interpolation="nearest")
+        ax.set_ylabel(f"{name}\np = {p[c]:.3f}", fontsize=7)
+        for k, m in enumerate(methods, 2):
+            ax = fig.add_subplot(top, n_cols, r * n_cols + k)
+            _blank(ax)
+            ax.imshow(_as_rgb(np.asarray(maps[m][r])), interpolation="nearest")
+            if r == 0:
+                ax.set_title(METHOD_TITLES[m], fontsize=8)
+        if r == 0:
+            fig.axes[0].set_title("input", fontsize=8)
+    fig.suptitle(title or f"Top {top} classes: what each method highlights", fontsize=9)
     return _finish(fig, save)

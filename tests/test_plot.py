@@ -119,3 +119,25 @@ def test_filters_without_a_convolution_say_so():
     model = mdc.Sequential([mdc.Input((4,)), Dense(2)])
     with pytest.raises(ValueError, match="has no Conv2D layer"):
         plot.plot_filters(model)
+
+
+def test_methods_top_classes_layout(data, tmp_path):
+    model = small_net()
+    fig = plot.plot_methods_top_classes(
+        model, data[0], top=3, class_names=["a", "b", "c"], n_samples=4,
+        save=tmp_path / "methods.png",
+    )  # fmt: skip
+    assert len(fig.axes) == 3 * 5 and n_images(fig) == 3 * 5
+    assert [ax.get_title() for ax in fig.axes[:5]][0] == "input"
+    assert (
+        fig.axes[1].get_title().startswith("gradient") and fig.axes[4].get_title() == "DeconvNet"
+    )
+    model.forward(data[:1])
+    order = np.argsort(-model.activations["fc"][0])
+    labels = [fig.axes[5 * r].get_ylabel().split("\n")[0] for r in range(3)]
+    assert labels == [["a", "b", "c"][k] for k in order]
+    assert (tmp_path / "methods.png").stat().st_size > 1000
+    fig = plot.plot_methods_top_classes(model, data[:1], top=2, methods=("deconvnet",))
+    assert len(fig.axes) == 2 * 2
+    with pytest.raises(ValueError, match="unknown method 'lrp'"):
+        plot.plot_methods_top_classes(model, data[0], methods=("lrp",))
