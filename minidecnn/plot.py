@@ -265,6 +265,12 @@ def plot_trace(trace, keys=None, save=None, title=None) -> Figure:
         the signal leaving the node downwards (summed over channels; zero is white,
         red positive, blue negative). ReLU rows say how many units each rule zeroed.
     """
+    if trace.x.ndim != 4:
+        raise ValueError(
+            f"plot_trace: the figure draws image-shaped signals. Expected a model with an "
+            f"(H, W, C) input, received an input of shape {trace.x.shape[1:]}. Use "
+            f"print(trace) for the table instead."
+        )
     spatial = [r for r in trace.rows if r.forward.ndim == 4]
     if keys is None:
         rows = [r for r in spatial if r.relu is not None]
@@ -335,7 +341,7 @@ def plot_filters(model, layer: str | None = None, save=None, title=None) -> Figu
     tiles = [
         _show_image(W[..., f] if W.shape[2] == 3 else W[..., f].mean(axis=-1)) for f in range(F)
     ]
-    fig = Figure(figsize=(0.45 * cols + 0.6, 0.45 * rows + 0.6))
+    fig = Figure(figsize=(0.6 * cols + 0.8, 0.6 * rows + 0.7))
     ax = fig.add_subplot(1, 1, 1)
     _blank(ax)
     ax.imshow(mosaic(tiles, rows, cols), interpolation="nearest")
@@ -370,6 +376,13 @@ def plot_activations(
         spatial = [n for n in model.nodes if model.activations[n.key].ndim == 4]
         layers = [n.key for n in spatial if isinstance(n.layer, ReLU)] or [n.key for n in spatial]
     acts = [model.activations[model.node(key).key][0] for key in layers]
+    flat = [key for key, a in zip(layers, acts) if a.ndim != 3]
+    if not layers or flat:
+        raise ValueError(
+            f"plot_activations: expected layers with image-shaped outputs (H, W, C), "
+            f"received {flat or 'none'}. Pass layers=[...] naming convolution, pooling or "
+            f"ReLU layers."
+        )
     fig = Figure(figsize=(0.75 * (min(max_channels, 16) + 1.5) + 0.4, 1.0 * len(layers) + 0.6))
     for r, (key, a) in enumerate(zip(layers, acts)):
         n = min(a.shape[-1], max_channels)

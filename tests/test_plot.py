@@ -141,3 +141,15 @@ def test_methods_top_classes_layout(data, tmp_path):
     assert len(fig.axes) == 2 * 2
     with pytest.raises(ValueError, match="unknown method 'lrp'"):
         plot.plot_methods_top_classes(model, data[0], methods=("lrp",))
+
+
+def test_figures_that_need_images_say_so(data):
+    dense = mdc.Sequential([mdc.Input((6,)), Dense(4, seed=0, name="h"), ReLU(name="r"),
+                            Dense(2, seed=1, name="out")])  # fmt: skip
+    x = np.ones((1, 6), np.float32)
+    with pytest.raises(ValueError, match=r"plot_trace: the figure draws image-shaped signals"):
+        plot.plot_trace(trace(dense, x, 0))
+    with pytest.raises(ValueError, match=r"expected layers with image-shaped outputs"):
+        plot.plot_activations(dense, x)
+    with pytest.raises(ValueError, match=r"received \['flat'\]"):
+        plot.plot_activations(small_net(), data[0], layers=["relu1", "flat"])
