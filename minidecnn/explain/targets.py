@@ -86,7 +86,7 @@ def _float_array(value) -> np.ndarray | None:
 def _short(values) -> str:
     """A compact listing: all values for a small batch, the first few for a large one."""
     values = [v.item() if isinstance(v, np.generic) else v for v in values]
-    if len(values) == 1:
+    if all(v == values[0] for v in values):  # one value, or the same for every image
         return str(values[0])
     if len(values) <= _SHOW:
         return str(values)
