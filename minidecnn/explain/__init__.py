@@ -34,6 +34,7 @@ Guided Backpropagation -- Springenberg, Dosovitskiy, Brox & Riedmiller 2015, arX
 
 from .backprop import deconvnet, gradient, gradient_x_input, guided_backprop
 from .cam import grad_cam, guided_grad_cam, last_conv_layer
+from .evolution import feature_evolution
 from .explanation import Explanation
 from .integrated import integrated_gradients
 from .occlusion import occlusion
@@ -45,15 +46,21 @@ from .postprocess import (
     normalize_percentile,
     overlay,
 )
+from .projection import project_units, top_activations, top_projections
+from .receptive_field import Box, receptive_field
 from .smoothgrad import noise_sigma, noisy_samples, smoothgrad
 from .targets import Target, resolve_target
+from .tracer import trace
+from .unpooling import unpooling_experiment
 
 __all__ = [
+    "Box",
     "Explanation",
     "Target",
     "abs_sum",
     "channel_max_abs",
     "deconvnet",
+    "feature_evolution",
     "grad_cam",
     "gradient",
     "gradient_x_input",
@@ -68,6 +75,12 @@ __all__ = [
     "normalize_percentile",
     "occlusion",
     "overlay",
+    "project_units",
+    "receptive_field",
     "resolve_target",
     "smoothgrad",
+    "top_activations",
+    "top_projections",
+    "trace",
+    "unpooling_experiment",
 ]
