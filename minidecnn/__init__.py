@@ -12,7 +12,7 @@ are built on top, from first principles.
 (1, 6, 6, 2)
 """
 
-from . import errors, gradcheck, keras, kernels, layers, zoo
+from . import errors, explain, gradcheck, keras, kernels, layers, zoo
 from .errors import MinidecnnError
 from .graph import Input, Tensor
 from .keras import load_keras, save_keras
@@ -27,6 +27,7 @@ __all__ = [
     "Sequential",
     "Tensor",
     "errors",
+    "explain",
     "gradcheck",
     "keras",
     "kernels",
