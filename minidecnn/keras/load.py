@@ -46,7 +46,7 @@ def load_keras(path, config=None, kernel_convention="auto", data_format=None):
     Examples
     --------
     >>> import minidecnn as mdc
-    >>> mdc.load_keras("missing.h5")
+    >>> mdc.load_keras("missing.h5")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     minidecnn.errors.ModelFileError: load_keras('missing.h5'): no such file. ...

@@ -209,7 +209,8 @@ class Plan:
         return out
 
     def commit(self, arrays, swap=False):
-        """Assign arrays read by :meth:`read`: copy into the live arrays, or swap them in."""
+        """Assign arrays read by :meth:`read`: swap them in (no copy; the params dicts stay
+        the same objects, their entries become the new arrays) or copy into the old ones."""
         for layer, key, arr in arrays:
             store = layer.params if key in layer.params else layer.buffers
             if swap:
@@ -508,6 +509,12 @@ def load_weights(model, path, by_name=False, kernel_convention="auto", data_form
         For Keras 1 ``th`` files only: kernels stored ``(F, C, KH, KW)`` and Dense
         rows after a Flatten in ``(C, H, W)`` order are converted.
 
+    Returns
+    -------
+    Model
+        ``model`` itself. Every loaded parameter is a new array (read straight from
+        the file, in the layer's dtype) put into ``layer.params`` / ``layer.buffers``.
+
     Raises
     ------
     ModelFileError
@@ -540,7 +547,7 @@ def load_weights(model, path, by_name=False, kernel_convention="auto", data_form
         else:
             check_k3_count(kfile.weights, model, where)
             plan_k3_model(plan, kfile.weights, model, where)
-        plan.commit(plan.read())
+        plan.commit(plan.read(), swap=True)
     return model
 
 
