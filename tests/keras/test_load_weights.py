@@ -1,6 +1,7 @@
 """Weights into models built with minidecnn: every family, topological and by name,
 Theano-era conversions, attribute quirks rewritten with h5py, and clear mismatch errors."""
 
+import json
 import shutil
 
 import h5py
@@ -217,3 +218,30 @@ def test_data_format_option_is_refused_for_keras2_files(keras_files):  # noqa: F
         seq_model().load_weights(fx["paths"]["legacy_weights"], data_format="channels_first")
     with pytest.raises(ValueError, match="invalid kernel_convention"):
         seq_model().load_weights(fx["paths"]["legacy_weights"], kernel_convention="caffe")
+
+
+def test_file_with_another_layer_order_loads_by_name_only(keras_files, tmp_path):  # noqa: F811
+    fx = keras_files("seq", "tfk")
+
+    def swap_sc_and_sc2(f):
+        names = mdc.keras.files.read_list_attr(f, "layer_names")
+        i, j = names.index("sc"), names.index("sc2")
+        names[i], names[j] = names[j], names[i]
+        _set_list_attr(f, "layer_names", names, "bytes")
+
+    path = _rewrite_legacy(fx["paths"]["legacy_weights"], tmp_path / "order.h5", swap_sc_and_sc2)
+    with pytest.raises(ModelFileError, match=r"of layer 'sc2' does not fit Conv2D 'sc'\.W"):
+        seq_model().load_weights(path)
+    _predict_matches(seq_model().load_weights(path, by_name=True), fx)
+
+
+def test_sequential_config_without_input_layer_uses_build_input_shape(keras_files):  # noqa: F811
+    fx = keras_files("deferred", "k3")
+    config = json.loads(json.dumps(fx["config"]))
+    layers = config["config"]["layers"]
+    assert layers[0]["class_name"] == "InputLayer"
+    del layers[0]
+    assert config["config"]["build_input_shape"] == [None, 6, 5, 2]
+    model = mdc.load_keras(fx["paths"]["weights_h5"], config=config)
+    assert model.input_shape == (6, 5, 2)
+    _predict_matches(model, fx)
