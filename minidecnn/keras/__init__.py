@@ -1,4 +1,4 @@
-"""Keras files -> minidecnn models, without importing Keras.
+"""Keras files <-> minidecnn models, without importing Keras.
 
 ``load_keras(path)`` rebuilds a whole model; ``model.load_weights(path)`` (or
 :func:`load_weights`) fills a model built with minidecnn. Every Keras file family
@@ -56,10 +56,11 @@ Examples
 """
 
 from .convert import CONVERTERS
+from .export import save_keras, save_weights
 from .load import load_keras
 from .weights import load_weights
 
 #: Keras layer classes load_keras can rebuild (plus nested Functional/Sequential models)
 SUPPORTED_CLASSES = tuple(sorted(CONVERTERS))
 
-__all__ = ["SUPPORTED_CLASSES", "load_keras", "load_weights"]
+__all__ = ["SUPPORTED_CLASSES", "load_keras", "load_weights", "save_keras", "save_weights"]

@@ -374,13 +374,14 @@ def check_k3_count(root, model, where):
         )
 
 
-def plan_k3_model(plan, root, model, where, prefix=""):
-    """Keras 3 weights into a minidecnn model: slots from our layers' classes and order."""
-    for path, layer in _slot_paths([(_keras_class(lay), lay) for lay in model.layers], prefix):
-        if isinstance(layer, Model):
-            plan_k3_model(plan, root, layer, where, prefix=path + "/")
-        elif _store(layer):
-            plan.add_layer(layer, k3_vars(root, path, layer.name, where), layer.name)
+def plan_k3_model(plan, root, model, where):
+    """Keras 3 weights into a minidecnn model: the slots the writer uses
+    (:func:`minidecnn.keras.layout.weight_slots`: Keras' graph order, not ours)."""
+    from .layout import weight_slots
+
+    for slot in weight_slots(model):
+        if slot.keys:
+            plan.add_layer(slot.layer, k3_vars(root, slot.path, slot.name, where), slot.name)
 
 
 def plan_k3_spec(plan, root, built, where, prefix=""):
