@@ -182,9 +182,9 @@ def test_what_keras_cannot_represent_is_refused(tmp_path):
     outer = mdc.Model(x, two_heads(x), name="outer")  # minidecnn calls it as one layer
     with pytest.raises(UnsupportedLayerError, match="nested model 'two_heads' has 2 outputs"):
         mdc.save_keras(outer, tmp_path / "m.keras")
-    grid = mdc.Sequential([mdc.Input((2, 2, 1)), L.Rescaling(np.ones((2, 2)), name="r")])
+    grid = mdc.Sequential([mdc.Input((2, 2, 1)), L.Rescaling(np.ones((2, 1, 1)), name="r")])
     with pytest.raises(
-        UnsupportedLayerError, match=r"Rescaling 'r' has a scale of shape \(2, 2\)"
+        UnsupportedLayerError, match=r"Rescaling 'r' has a scale of shape \(2, 1, 1\)"
     ):
         mdc.save_keras(grid, tmp_path / "m.keras")
     assert list(tmp_path.iterdir()) == []
