@@ -15,6 +15,7 @@ are built on top, from first principles.
 from . import errors, gradcheck, kernels, layers
 from .errors import MinidecnnError
 from .graph import Input, Tensor
+from .keras import save_keras
 from .model import Model, Sequential
 
 __version__ = "0.1.0"
@@ -29,4 +30,5 @@ __all__ = [
     "gradcheck",
     "kernels",
     "layers",
+    "save_keras",
 ]

@@ -470,6 +470,18 @@ class Model(Layer):
         for layer in targets:
             layer.reinitialize(int(rng.integers(2**31)))
 
+    def save_weights(self, path) -> None:
+        """Write the weights as a Keras 3 ``.weights.h5`` file (see ``minidecnn.keras``)."""
+        from .keras.export import save_weights
+
+        save_weights(self, path)
+
+    def save(self, path) -> None:
+        """Write a ``.keras`` archive that real Keras 3 loads (see ``minidecnn.save_keras``)."""
+        from .keras.export import save_keras
+
+        save_keras(self, path)
+
     def count_params(self) -> int:
         return sum(leaf.count_params() for leaf in self.leaf_layers())
 
