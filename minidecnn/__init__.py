@@ -12,10 +12,10 @@ are built on top, from first principles.
 (1, 6, 6, 2)
 """
 
-from . import errors, gradcheck, kernels, layers
+from . import errors, gradcheck, keras, kernels, layers
 from .errors import MinidecnnError
 from .graph import Input, Tensor
-from .keras import save_keras
+from .keras import load_keras, save_keras
 from .model import Model, Sequential
 
 __version__ = "0.1.0"
@@ -28,7 +28,9 @@ __all__ = [
     "Tensor",
     "errors",
     "gradcheck",
+    "keras",
     "kernels",
     "layers",
+    "load_keras",
     "save_keras",
 ]

@@ -456,6 +456,18 @@ class Model(Layer):
                     )
                 store[key][...] = value
 
+    def load_weights(
+        self, path, by_name: bool = False, kernel_convention="auto", data_format=None
+    ) -> Model:
+        """Load Keras weights (legacy ``.h5``, ``.weights.h5``, ``.keras``) into this model.
+
+        Delegates to :func:`minidecnn.keras.load_weights`, which documents the options.
+        Returns self; on any error the weights are left unchanged.
+        """
+        from .keras.weights import load_weights
+
+        return load_weights(self, path, by_name, kernel_convention, data_format)
+
     def astype(self, dtype) -> Model:
         """Convert every layer's parameters to ``dtype``; returns self."""
         for leaf in self.leaf_layers():
