@@ -185,7 +185,10 @@ LOSSES = {
 
 
 def get_loss(loss):
-    """A loss function from its name (see ``LOSSES``) or a callable ``(out, y) -> (value, dout)``."""
+    """The loss function called ``loss`` (see ``LOSSES``), or ``loss`` itself if callable.
+
+    A custom loss is a function ``(out, y) -> (value, dout)``.
+    """
     if callable(loss):
         return loss
     if isinstance(loss, str) and loss.lower() in LOSSES:

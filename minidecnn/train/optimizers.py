@@ -239,7 +239,8 @@ class Adam(Optimizer):
         v += (1 - b2) * g * g
         m_hat = m / w.dtype.type(1 - self.beta_1**t)
         v_hat = v / w.dtype.type(1 - self.beta_2**t)
-        w -= w.dtype.type(self.learning_rate) * m_hat / (np.sqrt(v_hat) + w.dtype.type(self.epsilon))
+        lr, eps = w.dtype.type(self.learning_rate), w.dtype.type(self.epsilon)
+        w -= lr * m_hat / (np.sqrt(v_hat) + eps)
 
     def get_config(self):
         return {
