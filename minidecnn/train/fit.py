@@ -217,13 +217,12 @@ def fit(
         order = rng.permutation(N) if shuffle else np.arange(N)
         total, correct, seen = 0.0, 0, 0
         bar = tqdm(
-            range(0, N, batch_size),
+            total=-(-N // batch_size),  # batches in this epoch
             desc=f"Epoch {epoch + 1}/{epochs}",
             unit="batch",
             disable=not verbose,
-            leave=True,
         )
-        for batch, s in enumerate(bar):
+        for batch, s in enumerate(range(0, N, batch_size)):
             idx = order[s : s + batch_size]
             value, hits = train_step(model, x[idx], y[idx], loss_fn, opt, start)
             n = len(idx)
@@ -235,14 +234,14 @@ def fit(
             if correct is not None:
                 running["acc"] = f"{correct / seen:.3f}"
             bar.set_postfix(running, refresh=False)
+            bar.update(1)
         logs = {"loss": total / seen}
         if correct is not None:
             logs["accuracy"] = correct / seen
         if validation_data is not None:
             val = evaluate(model, *validation_data, batch_size=max(batch_size, 256), loss=loss_fn)
             logs.update({f"val_{k}": v for k, v in val.items()})
-        if verbose:
-            bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=True)
+        bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
         bar.close()
         for cb in callbacks:
             cb.on_epoch_end(epoch, logs)
