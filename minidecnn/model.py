@@ -297,6 +297,24 @@ class Model(Layer):
         outs = [np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))]
         return outs if self._multi_out else outs[0]
 
+    # ------------------------------------------------------------------ training
+
+    def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, callbacks=None, **kwargs):
+        """Train with mini-batch gradient descent; see :func:`minidecnn.train.fit`.
+
+        Keyword arguments (``loss``, ``optimizer``, ``seed``, ``shuffle``, ``verbose``)
+        are passed on. Returns a :class:`~minidecnn.train.History`.
+        """
+        from .train import fit  # train/ builds on the model, not the other way round
+
+        return fit(self, x, y, epochs, batch_size, validation_data, callbacks, **kwargs)
+
+    def evaluate(self, x, y, batch_size=256, loss="crossentropy") -> dict:
+        """Mean loss and accuracy on ``(x, y)``; see :func:`minidecnn.train.evaluate`."""
+        from .train import evaluate
+
+        return evaluate(self, x, y, batch_size=batch_size, loss=loss)
+
     # ------------------------------------------------------------------ backward
 
     def backward(

@@ -14,13 +14,13 @@ Examples
 >>> model = mdc.Sequential([mdc.Input((8, 8, 1)), Conv2D(2, 3, seed=0, name="conv"),
 ...                         ReLU(name="relu")])
 >>> data = np.random.default_rng(0).standard_normal((10, 8, 8, 1)).astype(np.float32)
->>> first = model.get_weights()
->>> W = np.random.default_rng(1).standard_normal((3, 3, 1, 2)).astype(np.float32)
->>> other = {"conv": {"W": W, "b": first["conv"]["b"]}}
+>>> W1, W2 = np.random.default_rng(1).standard_normal((2, 3, 3, 1, 2)).astype(np.float32)
+>>> first = {"conv": {"W": W1, "b": np.zeros(2, np.float32)}}
+>>> other = {"conv": {"W": W2, "b": np.zeros(2, np.float32)}}
 >>> evo = feature_evolution(model, data, "relu", 0, [first, other, first],
 ...                         labels=["epoch 1", "epoch 2", "epoch 3"], progress=False)
 >>> [(step.index, step.changed) for step in evo.steps[0]]
-[(3, False), (4, True), (3, True)]
+[(4, False), (6, True), (4, True)]
 """
 
 from __future__ import annotations
