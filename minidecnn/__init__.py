@@ -12,9 +12,10 @@ are built on top, from first principles.
 (1, 6, 6, 2)
 """
 
-from . import errors, gradcheck, kernels, layers
+from . import errors, explain, gradcheck, keras, kernels, layers, zoo
 from .errors import MinidecnnError
 from .graph import Input, Tensor
+from .keras import load_keras, save_keras
 from .model import Model, Sequential
 
 __version__ = "0.1.0"
@@ -26,7 +27,12 @@ __all__ = [
     "Sequential",
     "Tensor",
     "errors",
+    "explain",
     "gradcheck",
+    "keras",
     "kernels",
     "layers",
+    "load_keras",
+    "save_keras",
+    "zoo",
 ]

@@ -63,3 +63,7 @@ class UnknownNameError(MinidecnnError, KeyError):
 
     def __str__(self):  # KeyError would otherwise print the message with quotes
         return str(self.args[0]) if self.args else ""
+
+
+class DataFileError(MinidecnnError):
+    """A data file (for example an MNIST-format IDX file) is missing, truncated or malformed."""

@@ -297,9 +297,34 @@ class Model(Layer):
         outs = [np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))]
         return outs if self._multi_out else outs[0]
 
+    # ------------------------------------------------------------------ training
+
+    def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, callbacks=None, **kwargs):
+        """Train with mini-batch gradient descent; see :func:`minidecnn.train.fit`.
+
+        Keyword arguments (``loss``, ``optimizer``, ``seed``, ``shuffle``, ``verbose``)
+        are passed on. Returns a :class:`~minidecnn.train.History`.
+        """
+        from .train import fit  # train/ builds on the model, not the other way round
+
+        return fit(self, x, y, epochs, batch_size, validation_data, callbacks, **kwargs)
+
+    def evaluate(self, x, y, batch_size=256, loss="crossentropy") -> dict:
+        """Mean loss and accuracy on ``(x, y)``; see :func:`minidecnn.train.evaluate`."""
+        from .train import evaluate
+
+        return evaluate(self, x, y, batch_size=batch_size, loss=loss)
+
     # ------------------------------------------------------------------ backward
 
-    def backward(self, dout, rule: str = "gradient", start: str | None = None, param_grads=True):
+    def backward(
+        self,
+        dout,
+        rule: str = "gradient",
+        start: str | None = None,
+        param_grads=True,
+        stop: str | None = None,
+    ):
         """Send ``dout`` back through the graph and return the signal at the input(s).
 
         Parameters
@@ -315,10 +340,15 @@ class Model(Layer):
         param_grads : bool, default True
             With ``rule="gradient"``, also fill every layer's ``grads`` (summed over the
             calls of a shared layer). Attribution passes ``False``.
+        stop : str, optional
+            Node key: return the signal arriving at this node's output (summed over the
+            layers it feeds) instead of the signal at the inputs, and skip the nodes
+            below it. Grad-CAM uses it for the gradient at a convolution's output.
 
         Returns
         -------
-        ndarray shaped like the input (or a list for several inputs).
+        ndarray shaped like the input (or a list for several inputs); with ``stop``,
+        shaped like the output of node ``stop``.
         """
         if rule not in RULES:
             raise ValueError(
@@ -330,11 +360,14 @@ class Model(Layer):
                 f"Model '{self.name}': backward called before forward. Run "
                 f"model.forward(x) first: the backward pass needs its cache."
             )
+        stop_node = None if stop is None else self.node(stop)
         signals = self._seed_signals(dout, start)
         want_grads = param_grads and rule == "gradient"
         shared = {}  # leaf layer -> grads summed over its calls
         reached = set()  # leaf layers whose backward ran
         for node in reversed(self.nodes):
+            if node is stop_node:  # every consumer of its output has been visited
+                break
             d = signals.pop(node.output.id, None)
             if d is None:
                 continue  # this node does not lead to the start
@@ -352,6 +385,9 @@ class Model(Layer):
             for leaf in self.leaf_layers():
                 if leaf not in reached:
                     leaf.grads = {k: np.zeros_like(v) for k, v in leaf.params.items()}
+        if stop_node is not None:
+            d = signals.get(stop_node.output.id)
+            return np.zeros_like(self.activations[stop_node.key]) if d is None else d
         dxs = [signals.get(t.id, np.zeros_like(self.activations[t.name])) for t in self.inputs]
         return dxs if self._multi_in else dxs[0]
 
@@ -490,6 +526,18 @@ class Model(Layer):
         for target, value in writes:
             target[...] = value
 
+    def load_weights(
+        self, path, by_name: bool = False, kernel_convention="auto", data_format=None
+    ) -> Model:
+        """Load Keras weights (legacy ``.h5``, ``.weights.h5``, ``.keras``) into this model.
+
+        Delegates to :func:`minidecnn.keras.load_weights`, which documents the options.
+        Returns self; on any error the weights are left unchanged.
+        """
+        from .keras.weights import load_weights
+
+        return load_weights(self, path, by_name, kernel_convention, data_format)
+
     def astype(self, dtype) -> Model:
         """Convert every layer's parameters to ``dtype``; returns self."""
         for leaf in self.leaf_layers():
@@ -503,6 +551,18 @@ class Model(Layer):
         targets = self.leaf_layers() if layers is None else [self.get_layer(n) for n in layers]
         for layer in targets:
             layer.reinitialize(int(rng.integers(2**31)))
+
+    def save_weights(self, path) -> None:
+        """Write the weights as a Keras 3 ``.weights.h5`` file (see ``minidecnn.keras``)."""
+        from .keras.export import save_weights
+
+        save_weights(self, path)
+
+    def save(self, path) -> None:
+        """Write a ``.keras`` archive that real Keras 3 loads (see ``minidecnn.save_keras``)."""
+        from .keras.export import save_keras
+
+        save_keras(self, path)
 
     def count_params(self) -> int:
         return sum(leaf.count_params() for leaf in self.leaf_layers())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -21,9 +22,16 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 def optional_import(name: str):
     """Import ``name`` or skip the test (fail instead when MINIDECNN_REQUIRE_OPTIONAL=1)."""
-    if os.environ.get("MINIDECNN_REQUIRE_OPTIONAL") == "1":
-        return importlib.import_module(name)
-    return pytest.importorskip(name)
+    required = os.environ.get("MINIDECNN_REQUIRE_OPTIONAL") == "1"
+    module = importlib.import_module(name) if required else pytest.importorskip(name)
+    if getattr(module, "__file__", None) is None:
+        # A bare folder on sys.path (tests/keras) imports as an empty namespace package
+        # when the real library is missing: that is not the library.
+        sys.modules.pop(name, None)
+        if required:
+            raise ImportError(f"{name} is not installed (found only the folder {module!r}).")
+        pytest.skip(f"{name} is not installed")
+    return module
 
 
 @pytest.fixture

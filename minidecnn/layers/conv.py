@@ -31,8 +31,12 @@ COLS_BLOCK_BYTES = 16 * 2**20
 
 def glorot_uniform(shape, fan_in, fan_out, rng):
     """Keras' default kernel initialiser: U(-a, a) with a = sqrt(6 / (fan_in + fan_out))."""
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, size=shape).astype(np.float32)
+    limit = np.float32(np.sqrt(6.0 / (fan_in + fan_out)))
+    # drawn directly in float32: 10x faster and half the memory for VGG16's fc1 (103M values)
+    w = rng.random(size=shape, dtype=np.float32)  # U[0, 1)
+    w *= 2 * limit
+    w -= limit
+    return w
 
 
 def row_blocks(x_shape, geom, row_bytes, block_bytes=None):
