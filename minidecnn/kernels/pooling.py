@@ -28,7 +28,7 @@ like :mod:`minidecnn.kernels.im2col`.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 # ----------------------------------------------------------------------------- naive
 
@@ -186,14 +186,21 @@ def avgpool_backward_naive(dout, H, W, KH, KW, sh, sw, pad_top, pad_left):
 
 # ----------------------------------------------------------------------------- fast
 
+# The pooling kernels run on one thread, like im2col/col2im: they read and write each
+# cell once, so they are limited by memory, not arithmetic, and a parallel region costs
+# more than it saves on the 2 cores this is tuned for. Its thread pool also competes with
+# BLAS's spinning workers between the GEMMs of the convolutions: on a busy machine a
+# parallel max-pool of VGG16's block1 took 16 ms against 0.7 ms serial, and a whole
+# guided-backprop pass of the 32x32 demo model 300 ms against 1-10 ms.
 
-@njit(parallel=True, cache=True)
+
+@njit(cache=True)
 def maxpool_forward(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):  # pragma: no cover
-    """Fast twin of :func:`maxpool_forward_naive` (Numba, parallel over output rows)."""
+    """Fast twin of :func:`maxpool_forward_naive` (Numba), one output row at a time."""
     N, H, W, C = x.shape
     y = np.empty((N, H_out, W_out, C), dtype=x.dtype)
     switches = np.empty((N, H_out, W_out, C), dtype=np.int64)
-    for r in prange(N * H_out):
+    for r in range(N * H_out):
         n = r // H_out
         i = r % H_out
         for j in range(W_out):
@@ -225,18 +232,17 @@ def _window_range(pos, pad, K, s, n_out):  # pragma: no cover - numba
     return first, last
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def route_switches(dout, switches, H, W):  # pragma: no cover - numba
     """Fast twin of :func:`route_switches_naive`.
 
-    Parallel over the images of the batch: two images never share a cell of ``dx``,
-    and within an image the signals are added in window order, as in the naive
-    scatter, so overlapping windows that share a winner round alike. The switch
+    The signals are added in window order, as in the naive scatter, so overlapping
+    windows that share a winner round alike. The switch
     ``h*W + w`` indexes ``dx`` seen as ``(N, H*W, C)`` directly.
     """
     N, H_out, W_out, C = dout.shape
     dx = np.zeros((N, H * W, C), dtype=dout.dtype)
-    for n in prange(N):
+    for n in range(N):
         for i in range(H_out):
             for j in range(W_out):
                 for c in range(C):
@@ -244,12 +250,12 @@ def route_switches(dout, switches, H, W):  # pragma: no cover - numba
     return dx.reshape(N, H, W, C)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def avgpool_forward(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):  # pragma: no cover
-    """Fast twin of :func:`avgpool_forward_naive` (parallel over output rows)."""
+    """Fast twin of :func:`avgpool_forward_naive` (Numba), one output row at a time."""
     N, H, W, C = x.shape
     y = np.zeros((N, H_out, W_out, C), dtype=x.dtype)
-    for r in prange(N * H_out):
+    for r in range(N * H_out):
         n = r // H_out
         i = r % H_out
         h0 = max(i * sh - pad_top, 0)
@@ -268,12 +274,12 @@ def avgpool_forward(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):  # prag
     return y
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def avgpool_backward(dout, H, W, KH, KW, sh, sw, pad_top, pad_left):  # pragma: no cover
     """Fast twin of :func:`avgpool_backward_naive`, written as a gather over input rows."""
     N, H_out, W_out, C = dout.shape
     dx = np.zeros((N, H, W, C), dtype=dout.dtype)
-    for r in prange(N * H):
+    for r in range(N * H):
         n = r // H
         h = r % H
         i0, i1 = _window_range(h, pad_top, KH, sh, H_out)
