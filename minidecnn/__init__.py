@@ -12,7 +12,7 @@ are built on top, from first principles.
 (1, 6, 6, 2)
 """
 
-from . import errors, gradcheck, keras, kernels, layers
+from . import data, errors, gradcheck, keras, kernels, layers, train
 from .errors import MinidecnnError
 from .graph import Input, Tensor
 from .keras import load_keras, save_keras
@@ -26,6 +26,7 @@ __all__ = [
     "Model",
     "Sequential",
     "Tensor",
+    "data",
     "errors",
     "gradcheck",
     "keras",
@@ -33,4 +34,5 @@ __all__ = [
     "layers",
     "load_keras",
     "save_keras",
+    "train",
 ]
