@@ -12,7 +12,7 @@ are built on top, from first principles.
 (1, 6, 6, 2)
 """
 
-from . import data, errors, gradcheck, keras, kernels, layers, train
+from . import data, errors, explain, gradcheck, keras, kernels, layers, train, zoo
 from .errors import MinidecnnError
 from .graph import Input, Tensor
 from .keras import load_keras, save_keras
@@ -28,6 +28,7 @@ __all__ = [
     "Tensor",
     "data",
     "errors",
+    "explain",
     "gradcheck",
     "keras",
     "kernels",
@@ -35,4 +36,5 @@ __all__ = [
     "load_keras",
     "save_keras",
     "train",
+    "zoo",
 ]

@@ -93,3 +93,22 @@ def check_shape(x: np.ndarray, expected: tuple, where: str, what: str = "input")
     raise ShapeError(
         f"{where}: wrong {what} shape. Expected {want}, received {tuple(x.shape)}.{hint}"
     )
+
+
+def check_positive_int(value, what: str, where: str) -> int:
+    """Return ``value`` as an int if it is a strictly positive integer, else raise.
+
+    >>> check_positive_int(3, "filters", "Conv2D")
+    3
+    >>> check_positive_int(0, "filters", "Conv2D")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Conv2D: invalid value for argument `filters`. Expected ... received filters=0.
+    """
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1
+    if not ok:
+        raise ValueError(
+            f"{where}: invalid value for argument `{what}`. Expected a strictly positive "
+            f"int, received {what}={value!r}."
+        )
+    return int(value)

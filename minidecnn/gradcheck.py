@@ -128,6 +128,26 @@ def _both_sides(analytic, numeric, n=5) -> str:
     return "\n".join(rows)
 
 
+def _named_params(layer) -> list[tuple[str, np.ndarray, callable]]:
+    """``(name, live parameter array, gradient getter)`` for a layer or a whole model."""
+    if all(isinstance(v, np.ndarray) for v in layer.params.values()):
+        return [(k, p, lambda k=k: layer.grads[k]) for k, p in layer.params.items()]
+    return [  # a model: {layer name: {key: array}}
+        (f"{lname}.{k}", p, lambda lname=lname, k=k: layer.grads[lname][k])
+        for lname, group in layer.params.items()
+        for k, p in group.items()
+    ]
+
+
+def _as_list(y):
+    return list(y) if isinstance(y, list | tuple) else [y]
+
+
+def _inner(ys, ds) -> float:
+    """``sum_k <ys[k], ds[k]>`` for lists of arrays."""
+    return sum(float(np.vdot(a, b)) for a, b in zip(_as_list(ys), _as_list(ds)))
+
+
 def check_layer(
     layer,
     x,
@@ -137,24 +157,28 @@ def check_layer(
     seed: int = 12345,
     verbose: bool = True,
 ) -> GradCheckReport:
-    """Check a layer's whole contract in float64 and print both sides of any failure.
+    """Check a layer's (or a whole model's) contract in float64; print both sides of any failure.
 
     1. ``forward`` returns ``(N, *layer.output_shape)``;
     2. ``backward`` matches centred differences of ``<forward(x), dout>`` for the
-       input and for every parameter (``tol``, see :func:`gradient_error`);
+       input and for every parameter (``tol``, see :func:`gradient_error`); for a
+       model, every parameter of every layer (a shared layer's gradient is the sum
+       over its calls);
     3. for linear, affine and piecewise-linear layers, ``backward`` is the adjoint of
        the linear part: ``<f(x) - f(0), y> = <x, f^T(y)>`` (to 1e-10; without the
        ``f(0)`` term for linear and piecewise-linear layers, by Euler's theorem);
     4. ``deconv`` and ``guided`` return arrays shaped like the input.
 
-    The layer is converted to float64 for the check and back to its dtype after.
-    Draw ``x`` away from kinks (ReLU at 0, max-pool ties): there the numerical
-    derivative is meaningless.
+    The layer is converted to float64 for the check and back to its dtype after;
+    its buffers (BatchNormalization's moving statistics, which a training-mode
+    forward updates) are restored. Draw ``x`` away from kinks (ReLU at 0, max-pool
+    ties): there the numerical derivative is meaningless. Dropout in training mode
+    draws a new mask at every forward, so check it at inference.
 
     Parameters
     ----------
-    layer : Layer
-    x : ndarray, or list of ndarray for merge layers
+    layer : Layer or Model
+    x : ndarray, or list of ndarray for merge layers and multi-input models
     training : bool, default False
         Mode of ``forward`` (BatchNormalization's batch statistics).
     h, tol : float
@@ -164,6 +188,11 @@ def check_layer(
         ``dout == x`` some layers have a nearly zero gradient, which checks little).
     verbose : bool, default True
         Print the report.
+
+    Returns
+    -------
+    GradCheckReport
+        ``report.passed`` and one line per check.
     """
     rng = np.random.default_rng(seed)
     multi = isinstance(x, list | tuple)
@@ -171,6 +200,8 @@ def check_layer(
     dtype = layer.dtype
     if not layer.built:
         layer.build([a.shape[1:] for a in xs] if multi else xs[0].shape[1:])
+    leaves = layer.leaf_layers()
+    saved_buffers = [{k: v.copy() for k, v in leaf.buffers.items()} for leaf in leaves]
     layer.astype(np.float64)
     report = GradCheckReport(repr(layer))
 
@@ -179,23 +210,27 @@ def check_layer(
 
     try:
         y = run(xs)
-        expected = (len(xs[0]), *layer.output_shape)
+        ys = _as_list(y)
+        shapes = _as_list(layer.output_shape) if isinstance(y, list) else [layer.output_shape]
+        expected = [(len(xs[0]), *s) for s in shapes]
+        got = [a.shape for a in ys]
         report.checks.append(
             Check(
                 "output shape",
-                0.0 if y.shape == expected else 1.0,
+                0.0 if got == expected else 1.0,
                 0.5,
-                y.shape == expected,
-                f"expected {expected}, received {y.shape}",
+                got == expected,
+                f"expected {expected}, received {got}",
             )
         )
-        dout = rng.standard_normal(y.shape)
-        dxs = layer.backward(dout)
-        dxs = list(dxs) if multi else [dxs]
-        param_grads = {k: np.array(g) for k, g in layer.grads.items()}
+        dout = [rng.standard_normal(a.shape) for a in ys]
+        dout = dout if isinstance(y, list) else dout[0]
+        dxs = _as_list(layer.backward(dout))
+        params = _named_params(layer)
+        param_grads = {name: np.array(grad()) for name, _, grad in params}
 
         def objective(_):
-            return float(np.sum(run(xs) * dout))
+            return _inner(run(xs), dout)
 
         for i, (a, dx) in enumerate(zip(xs, dxs)):
             num = numerical_gradient(objective, a, h)
@@ -204,30 +239,31 @@ def check_layer(
             report.checks.append(
                 Check(f"{name} vs centred differences", err, tol, err < tol, _both_sides(dx, num))
             )
-        for key, p in layer.params.items():
+        for name, p, _ in params:
             num = numerical_gradient(objective, p, h)
-            err = gradient_error(param_grads[key], num)
+            err = gradient_error(param_grads[name], num)
             report.checks.append(
                 Check(
-                    f"d{key} vs centred differences",
+                    f"d{name} vs centred differences",
                     err,
                     tol,
                     err < tol,
-                    _both_sides(param_grads[key], num),
+                    _both_sides(param_grads[name], num),
                 )
             )
 
         y = run(xs)  # restore the cache of the point x itself
         if layer.linearity in ("linear", "affine", "piecewise_linear"):
-            probe = rng.standard_normal(y.shape)
-            back = layer.backward(probe, param_grads=False)
-            back = list(back) if multi else [back]
-            rhs = sum(float(np.vdot(a, b)) for a, b in zip(xs, back))
-            lhs_y = y
+            probe = [rng.standard_normal(a.shape) for a in _as_list(y)]
+            probe = probe if isinstance(y, list) else probe[0]
+            back = _as_list(layer.backward(probe, param_grads=False))
+            rhs = _inner(xs, back)
+            lhs_y = _as_list(y)
             if layer.linearity == "affine":
-                lhs_y = y - run([np.zeros_like(a) for a in xs])
+                at_zero = _as_list(run([np.zeros_like(a) for a in xs]))
+                lhs_y = [a - b for a, b in zip(lhs_y, at_zero)]
                 run(xs)
-            lhs = float(np.vdot(lhs_y, probe))
+            lhs = _inner(lhs_y, probe)
             err = abs(lhs - rhs) / max(abs(lhs) + abs(rhs), 1e-300)
             report.checks.append(
                 Check(
@@ -239,8 +275,8 @@ def check_layer(
                 )
             )
         for rule in ("deconv", "guided"):
-            out = getattr(layer, rule)(rng.standard_normal(y.shape))
-            out = list(out) if multi else [out]
+            probe = [rng.standard_normal(a.shape) for a in _as_list(y)]
+            out = _as_list(getattr(layer, rule)(probe if isinstance(y, list) else probe[0]))
             ok = [o.shape for o in out] == [a.shape for a in xs]
             report.checks.append(
                 Check(
@@ -253,6 +289,9 @@ def check_layer(
             )
     finally:
         layer.astype(dtype)
+        for leaf, saved in zip(leaves, saved_buffers):
+            for k, v in saved.items():
+                leaf.buffers[k][...] = v
     if verbose:
         print(report)
     return report

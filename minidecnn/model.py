@@ -51,6 +51,23 @@ class Model(Layer):
     logits : str or None
         Key of the node whose output feeds a final ``Softmax`` (or of the output node
         when there is no final softmax): where class targets are taken by default.
+
+    Examples
+    --------
+    A residual block ``y = x + 2x``: the input feeds both the shortcut and the layer,
+    so backward sums the two signals, ``1 + 2 = 3``:
+
+    >>> from minidecnn.layers import Add, Dense
+    >>> x = Input((1,), name="x")
+    >>> double = Dense(1, use_bias=False, name="double")
+    >>> model = Model(x, Add(name="skip")([x, double(x)]), name="residual")
+    >>> model.set_weights({"double": {"W": [[2.0]]}})
+    >>> model.forward(np.array([[1.5]], np.float32))
+    array([[4.5]], dtype=float32)
+    >>> model.backward(np.array([[1.0]], np.float32))
+    array([[3.]], dtype=float32)
+    >>> model.activations["double"]
+    array([[3.]], dtype=float32)
     """
 
     def __init__(self, inputs, outputs, name: str | None = None):
@@ -126,6 +143,25 @@ class Model(Layer):
             layer = node.layer
             counts.update(layer._leaf_calls if isinstance(layer, Model) else {layer: 1})
         return counts
+
+    @property
+    def linearity(self) -> str:
+        """How the whole graph depends on its input, from its layers' ``linearity``.
+
+        Linear layers only: "linear"; linear and affine: "affine"; linear and
+        piecewise-linear (ReLU, max-pooling): "piecewise_linear" (positively
+        homogeneous); anything else: "nonlinear". :func:`~minidecnn.gradcheck.check_layer`
+        uses it to decide whether the adjoint test applies.
+        """
+        kinds = {layer.linearity for layer in self.layers}
+        for kind, allowed in (
+            ("linear", {"linear"}),
+            ("affine", {"linear", "affine"}),
+            ("piecewise_linear", {"linear", "piecewise_linear"}),
+        ):
+            if kinds <= allowed:
+                return kind
+        return "nonlinear"
 
     @property
     def logits(self) -> str | None:
@@ -281,7 +317,14 @@ class Model(Layer):
 
     # ------------------------------------------------------------------ backward
 
-    def backward(self, dout, rule: str = "gradient", start: str | None = None, param_grads=True):
+    def backward(
+        self,
+        dout,
+        rule: str = "gradient",
+        start: str | None = None,
+        param_grads=True,
+        stop: str | None = None,
+    ):
         """Send ``dout`` back through the graph and return the signal at the input(s).
 
         Parameters
@@ -297,10 +340,15 @@ class Model(Layer):
         param_grads : bool, default True
             With ``rule="gradient"``, also fill every layer's ``grads`` (summed over the
             calls of a shared layer). Attribution passes ``False``.
+        stop : str, optional
+            Node key: return the signal arriving at this node's output (summed over the
+            layers it feeds) instead of the signal at the inputs, and skip the nodes
+            below it. Grad-CAM uses it for the gradient at a convolution's output.
 
         Returns
         -------
-        ndarray shaped like the input (or a list for several inputs).
+        ndarray shaped like the input (or a list for several inputs); with ``stop``,
+        shaped like the output of node ``stop``.
         """
         if rule not in RULES:
             raise ValueError(
@@ -312,32 +360,49 @@ class Model(Layer):
                 f"Model '{self.name}': backward called before forward. Run "
                 f"model.forward(x) first: the backward pass needs its cache."
             )
+        stop_node = None if stop is None else self.node(stop)
         signals = self._seed_signals(dout, start)
+        want_grads = param_grads and rule == "gradient"
         shared = {}  # leaf layer -> grads summed over its calls
+        reached = set()  # leaf layers whose backward ran
         for node in reversed(self.nodes):
+            if node is stop_node:  # every consumer of its output has been visited
+                break
             d = signals.pop(node.output.id, None)
             if d is None:
                 continue  # this node does not lead to the start
             layer = node.layer
             layer.load_cache(self._caches[node.key])
-            dx = layer.reverse(d, rule, param_grads=param_grads and rule == "gradient")
-            if param_grads and rule == "gradient":
+            dx = layer.reverse(d, rule, param_grads=want_grads)
+            if want_grads:
+                reached.update(layer.leaf_layers())
                 self._sum_shared_grads(layer, shared)
             for t, g in zip(node.inputs, dx if layer.multi_input else [dx]):
                 signals[t.id] = g if t.id not in signals else signals[t.id] + g
         for leaf, grads in shared.items():
             leaf.grads = grads
+        if want_grads:  # layers above `start` do not depend on it: zero, not stale, gradients
+            for leaf in self.leaf_layers():
+                if leaf not in reached:
+                    leaf.grads = {k: np.zeros_like(v) for k, v in leaf.params.items()}
+        if stop_node is not None:
+            d = signals.get(stop_node.output.id)
+            return np.zeros_like(self.activations[stop_node.key]) if d is None else d
         dxs = [signals.get(t.id, np.zeros_like(self.activations[t.name])) for t in self.inputs]
         return dxs if self._multi_in else dxs[0]
 
     def _seed_signals(self, dout, start):
         if start is None:
-            seeds = list(zip(self.outputs, dout if self._multi_out else [dout]))
-            if self._multi_out and len(dout) != len(self.outputs):
+            if self._multi_out and (
+                not isinstance(dout, list | tuple) or len(dout) != len(self.outputs)
+            ):
+                got = f"{len(dout)} signals" if isinstance(dout, list | tuple) else "one array"
                 raise ValueError(
-                    f"Model '{self.name}': expected {len(self.outputs)} output signals, "
-                    f"received {len(dout)}."
+                    f"Model '{self.name}': wrong number of output signals. Expected a list "
+                    f"of {len(self.outputs)} arrays (one per output: "
+                    f"{[t.name for t in self.outputs]}), received {got}."
                 )
+            seeds = list(zip(self.outputs, dout if self._multi_out else [dout]))
         else:
             seeds = [(self.node(start).output, dout)]
         signals = {}
@@ -439,22 +504,27 @@ class Model(Layer):
         if name is not None:
             weights = {name: weights}
         leaves = dict(self._named_leaves())
+        where = f"Model '{self.name}'"
+        writes = []  # everything is checked before anything is written
         for lname, arrays in weights.items():
             layer = leaves.get(lname) or self.get_layer(lname)
             store = {**layer.params, **layer.buffers}
             for key, value in arrays.items():
                 if key not in store:
                     raise UnknownNameError(
-                        f"Model '{self.name}': layer {lname!r} has no weight {key!r}. "
-                        f"Expected one of {sorted(store)}."
+                        f"{where}: layer {lname!r} has no weight {key!r}."
+                        f"{did_you_mean(key, store)} Expected one of {sorted(store)}."
                     )
-                value = np.asarray(value)
+                value = as_float_array(value, where, f"weight {lname}.{key}")
                 if value.shape != store[key].shape:
                     raise ShapeError(
-                        f"Model '{self.name}': wrong shape for {lname}.{key}. Expected "
+                        f"{where}: wrong shape for {lname}.{key}. Expected "
                         f"{store[key].shape}, received {value.shape}."
                     )
-                store[key][...] = value
+                check_finite(value, where, f"weight {lname}.{key}")
+                writes.append((store[key], value))
+        for target, value in writes:
+            target[...] = value
 
     def load_weights(
         self, path, by_name: bool = False, kernel_convention="auto", data_format=None

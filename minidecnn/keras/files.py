@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import h5py
 import numpy as np
 
-from ..errors import ModelFileError
+from ..errors import MinidecnnError, ModelFileError
 
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -132,6 +132,23 @@ class KerasFile:
 
     def __exit__(self, *exc):
         self.close()
+
+
+@contextlib.contextmanager
+def guard(where):
+    """Turn the errors a damaged or hostile file provokes (in h5py, in a malformed
+    configuration) into one :class:`ModelFileError`; our own errors pass through."""
+    try:
+        yield
+    except MinidecnnError:
+        raise
+    except (OSError, KeyError, IndexError, TypeError, AttributeError, ValueError,
+            RuntimeError, RecursionError, UnicodeDecodeError) as exc:  # fmt: skip
+        raise ModelFileError(
+            f"{where}: the file is damaged or is not what it claims to be "
+            f"({type(exc).__name__}: {str(exc)[:200]}). Expected an intact file written by "
+            f"Keras; save or copy it again."
+        ) from None
 
 
 def _where(path) -> str:

@@ -8,7 +8,7 @@ from ..errors import ModelFileError
 from . import files
 from .build import build_model, channels_first_model
 from .config import parse_model
-from .weights import check_options, make_plan, plan_k3_spec, plan_legacy
+from .weights import check_k3_count, check_options, make_plan, plan_k3_spec, plan_legacy
 
 
 def load_keras(path, config=None, kernel_convention="auto", data_format=None):
@@ -46,7 +46,7 @@ def load_keras(path, config=None, kernel_convention="auto", data_format=None):
     Examples
     --------
     >>> import minidecnn as mdc
-    >>> mdc.load_keras("missing.h5")
+    >>> mdc.load_keras("missing.h5")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     minidecnn.errors.ModelFileError: load_keras('missing.h5'): no such file. ...
@@ -57,7 +57,7 @@ def load_keras(path, config=None, kernel_convention="auto", data_format=None):
         else "load_keras"
     )
     check_options(kernel_convention, data_format, where)
-    with files.open_keras_file(path) as kfile:
+    with files.guard(where), files.open_keras_file(path) as kfile:
         cfg = kfile.config if config is None else files.load_config_argument(config, where)
         if cfg is None:
             raise ModelFileError(
@@ -89,6 +89,7 @@ def load_keras(path, config=None, kernel_convention="auto", data_format=None):
             by_name = {n for n, _ in targets} == file_names
             plan_legacy(plan, kfile.weights, targets, by_name, where, labels="quiet")
         else:
+            check_k3_count(kfile.weights, built.model, where)
             plan_k3_spec(plan, kfile.weights, built, where)
         plan.commit(plan.read(), swap=True)
     model = built.model

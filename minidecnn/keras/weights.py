@@ -209,7 +209,8 @@ class Plan:
         return out
 
     def commit(self, arrays, swap=False):
-        """Assign arrays read by :meth:`read`: copy into the live arrays, or swap them in."""
+        """Assign arrays read by :meth:`read`: swap them in (no copy; the params dicts stay
+        the same objects, their entries become the new arrays) or copy into the old ones."""
         for layer, key, arr in arrays:
             store = layer.params if key in layer.params else layer.buffers
             if swap:
@@ -347,13 +348,40 @@ def _keras_class(layer):
     return KERAS_CLASS.get(type(layer), type(layer).__name__)
 
 
-def plan_k3_model(plan, root, model, where, prefix=""):
-    """Keras 3 weights into a minidecnn model: slots from our layers' classes and order."""
-    for path, layer in _slot_paths([(_keras_class(lay), lay) for lay in model.layers], prefix):
-        if isinstance(layer, Model):
-            plan_k3_model(plan, root, layer, where, prefix=path + "/")
-        elif _store(layer):
-            plan.add_layer(layer, k3_vars(root, path, layer.name, where), layer.name)
+def k3_weighted_slots(group, prefix="") -> list[str]:
+    """Paths of the layer groups of a Keras 3 weights file that hold arrays."""
+    out = []
+    layers = _child(group, "layers")
+    for name, child in layers.items() if layers is not None else []:
+        if not isinstance(child, h5py.Group):
+            continue
+        vars_group = child.get("vars")
+        if isinstance(vars_group, h5py.Group) and len(vars_group):
+            out.append(f"{prefix}layers/{name}")
+        out += k3_weighted_slots(child, f"{prefix}layers/{name}/")
+    return out
+
+
+def check_k3_count(root, model, where):
+    """Keras 3 files: as many layers with weights in the file as in the model."""
+    slots = k3_weighted_slots(root)
+    leaves = [lay for lay in model.leaf_layers() if _store(lay)]
+    if len(slots) != len(leaves):
+        raise ModelFileError(
+            f"{where}: layer count mismatch. The model has {len(leaves)} layers with weights "
+            f"({[lay.name for lay in leaves][:6]}...), the file has {len(slots)} "
+            f"({slots[:6]}...). Expected the same architecture as the saved model."
+        )
+
+
+def plan_k3_model(plan, root, model, where):
+    """Keras 3 weights into a minidecnn model: the slots the writer uses
+    (:func:`minidecnn.keras.layout.weight_slots`: Keras' graph order, not ours)."""
+    from .layout import weight_slots
+
+    for slot in weight_slots(model):
+        if slot.keys:
+            plan.add_layer(slot.layer, k3_vars(root, slot.path, slot.name, where), slot.name)
 
 
 def plan_k3_spec(plan, root, built, where, prefix=""):
@@ -482,6 +510,12 @@ def load_weights(model, path, by_name=False, kernel_convention="auto", data_form
         For Keras 1 ``th`` files only: kernels stored ``(F, C, KH, KW)`` and Dense
         rows after a Flatten in ``(C, H, W)`` order are converted.
 
+    Returns
+    -------
+    Model
+        ``model`` itself. Every loaded parameter is a new array (read straight from
+        the file, in the layer's dtype) put into ``layer.params`` / ``layer.buffers``.
+
     Raises
     ------
     ModelFileError
@@ -499,7 +533,7 @@ def load_weights(model, path, by_name=False, kernel_convention="auto", data_form
             f"{where}: model {model.name!r} is not built. Expected a model with an Input; "
             f"give the Sequential an Input or input_shape first."
         )
-    with files.open_keras_file(path) as kfile:
+    with files.guard(where), files.open_keras_file(path) as kfile:
         plan = make_plan(kfile, kernel_convention, data_format, where)
         if plan.keras1_cf:
             plan.flatten_shapes = flatten_inputs(model)
@@ -512,8 +546,9 @@ def load_weights(model, path, by_name=False, kernel_convention="auto", data_form
         elif by_name:
             plan_k3_by_name(plan, kfile.weights, model, where)
         else:
+            check_k3_count(kfile.weights, model, where)
             plan_k3_model(plan, kfile.weights, model, where)
-        plan.commit(plan.read())
+        plan.commit(plan.read(), swap=True)
     return model
 
 

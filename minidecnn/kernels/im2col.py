@@ -16,11 +16,29 @@ so ``<im2col(x), D> == <x, col2im(D)>`` for every ``x`` and ``D``.
 
 Both kernels take the padding explicitly as ``(pad_top, pad_left, H_out, W_out)``:
 rows and columns outside the input read as zero, which is the same as padding
-first without the copy. ``pad_bottom``/``pad_right`` follow from ``H_out``/``W_out``.
+first, without the copy. ``pad_bottom``/``pad_right`` follow from ``H_out``/``W_out``.
 
-Every function exists twice: ``*_naive`` reads like the equation above and is
-the specification; the un-suffixed twin is the Numba kernel the layers use.
-Tests hold them equal.
+Every function exists twice: ``*_naive`` is the equation above written as plain
+loops over every index (the specification; slow); the un-suffixed twin is the
+Numba kernel the layers use. Tests hold them equal.
+
+Examples
+--------
+The 2x2 windows of a 3x3 image, one per row:
+
+>>> x = np.arange(9.0).reshape(1, 3, 3, 1)
+>>> im2col_naive(x, 2, 2, 1, 1, 0, 0, 2, 2)
+array([[0., 1., 3., 4.],
+       [1., 2., 4., 5.],
+       [3., 4., 6., 7.],
+       [4., 5., 7., 8.]])
+
+col2im counts how many windows cover each pixel when every entry is 1:
+
+>>> col2im_naive(np.ones((4, 4)), 1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 2, 2)[0, :, :, 0]
+array([[1., 2., 1.],
+       [2., 4., 2.],
+       [1., 2., 1.]])
 """
 
 from __future__ import annotations
@@ -56,30 +74,32 @@ def im2col_naive(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):
 
     Examples
     --------
-    >>> x = np.arange(9.0).reshape(1, 3, 3, 1)
-    >>> im2col_naive(x, 2, 2, 1, 1, 0, 0, 2, 2)
-    array([[0., 1., 3., 4.],
-           [1., 2., 4., 5.],
-           [3., 4., 6., 7.],
-           [4., 5., 7., 8.]])
+    With ``pad_top=pad_left=1`` the first window hangs over the corner and reads zeros:
+
+    >>> im2col_naive(np.ones((1, 2, 2, 1)), 2, 2, 1, 1, 1, 1, 3, 3)[0]
+    array([0., 0., 0., 1.])
     """
     N, H, W, C = x.shape
-    pad_bottom = max((H_out - 1) * sh + KH - H - pad_top, 0)
-    pad_right = max((W_out - 1) * sw + KW - W - pad_left, 0)
-    x_pad = np.pad(x, ((0, 0), (pad_top, pad_bottom), (pad_left, pad_right), (0, 0)))
     cols = np.zeros((N * H_out * W_out, KH * KW * C), dtype=x.dtype)
     for n in range(N):
         for i in range(H_out):
             for j in range(W_out):
-                window = x_pad[n, i * sh : i * sh + KH, j * sw : j * sw + KW, :]
-                cols[(n * H_out + i) * W_out + j] = window.ravel()
+                row = (n * H_out + i) * W_out + j
+                for u in range(KH):
+                    for v in range(KW):
+                        h = i * sh - pad_top + u  # row in the unpadded image
+                        w = j * sw - pad_left + v
+                        if 0 <= h < H and 0 <= w < W:  # padded cells stay zero
+                            for c in range(C):
+                                cols[row, (u * KW + v) * C + c] = x[n, h, w, c]
     return cols
 
 
 def col2im_naive(cols, N, H, W, C, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):
     """Scatter-add the rows of ``cols`` back onto the image they came from.
 
-    The adjoint of :func:`im2col_naive`: where windows overlap, contributions add.
+    The adjoint of :func:`im2col_naive`: where windows overlap, contributions add;
+    entries that fall on the padding are dropped.
 
     Parameters
     ----------
@@ -92,25 +112,20 @@ def col2im_naive(cols, N, H, W, C, KH, KW, sh, sw, pad_top, pad_left, H_out, W_o
     Returns
     -------
     dx : ndarray of shape (N, H, W, C)
-
-    Examples
-    --------
-    The centre pixel of a 3x3 image lies in all four 2x2 windows, the corners in one:
-
-    >>> col2im_naive(np.ones((4, 4)), 1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 2, 2)[0, :, :, 0]
-    array([[1., 2., 1.],
-           [2., 4., 2.],
-           [1., 2., 1.]])
     """
-    pad_bottom = max((H_out - 1) * sh + KH - H - pad_top, 0)
-    pad_right = max((W_out - 1) * sw + KW - W - pad_left, 0)
-    dx_pad = np.zeros((N, H + pad_top + pad_bottom, W + pad_left + pad_right, C), cols.dtype)
+    dx = np.zeros((N, H, W, C), dtype=cols.dtype)
     for n in range(N):
         for i in range(H_out):
             for j in range(W_out):
-                window = cols[(n * H_out + i) * W_out + j].reshape(KH, KW, C)
-                dx_pad[n, i * sh : i * sh + KH, j * sw : j * sw + KW, :] += window
-    return dx_pad[:, pad_top : pad_top + H, pad_left : pad_left + W, :]
+                row = (n * H_out + i) * W_out + j
+                for u in range(KH):
+                    for v in range(KW):
+                        h = i * sh - pad_top + u
+                        w = j * sw - pad_left + v
+                        if 0 <= h < H and 0 <= w < W:
+                            for c in range(C):
+                                dx[n, h, w, c] += cols[row, (u * KW + v) * C + c]
+    return dx
 
 
 # ----------------------------------------------------------------------------- fast
@@ -118,25 +133,29 @@ def col2im_naive(cols, N, H, W, C, KH, KW, sh, sw, pad_top, pad_left, H_out, W_o
 
 @njit(parallel=True, cache=True)
 def im2col(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):  # pragma: no cover - numba
-    """Fast twin of :func:`im2col_naive` (Numba, parallel over output rows)."""
+    """Fast twin of :func:`im2col_naive` (Numba, parallel over output rows).
+
+    The innermost loop copies the ``C`` channels of one pixel, which are
+    contiguous in both ``x`` and ``cols`` (NHWC), so it compiles to a vector copy.
+    """
     N, H, W, C = x.shape
     cols = np.empty((N * H_out * W_out, KH * KW * C), dtype=x.dtype)
-    for r in prange(N * H_out):
+    for r in prange(N * H_out):  # r = n*H_out + i: one row of output positions
         n = r // H_out
         i = r % H_out
         for j in range(W_out):
-            row = r * W_out + j
+            row = cols[r * W_out + j]
             for u in range(KH):
                 h = i * sh - pad_top + u
                 for v in range(KW):
                     w = j * sw - pad_left + v
-                    base = (u * KW + v) * C
+                    k = (u * KW + v) * C
                     if 0 <= h < H and 0 <= w < W:
                         for c in range(C):
-                            cols[row, base + c] = x[n, h, w, c]
+                            row[k + c] = x[n, h, w, c]
                     else:
                         for c in range(C):
-                            cols[row, base + c] = 0
+                            row[k + c] = 0
     return cols
 
 
@@ -144,25 +163,28 @@ def im2col(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):  # pragma: no co
 def col2im(cols, N, H, W, C, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):  # pragma: no cover
     """Fast twin of :func:`col2im_naive`.
 
-    Written as a *gather*: each input pixel sums the window entries that cover it,
-    so parallel threads never write to the same pixel.
+    Written as a *gather*: each input pixel ``(h, w)`` sums the entries of the
+    windows that cover it, so parallel threads never write to the same pixel. The
+    taps are visited with ``u`` and ``v`` descending, which is windows ``(i, j)``
+    ascending: the order in which the naive scatter adds them, so both round alike.
     """
     dx = np.zeros((N, H, W, C), dtype=cols.dtype)
-    for r in prange(N * H):
+    for r in prange(N * H):  # r = n*H + h: one input row
         n = r // H
         h = r % H
-        for u in range(KH):
-            hh = h + pad_top - u  # = i * sh for the window row i that puts tap u on h
+        for u in range(KH - 1, -1, -1):
+            hh = h + pad_top - u  # = i*sh for the window row i whose tap u lands on h
             if hh < 0 or hh % sh != 0 or hh // sh >= H_out:
                 continue
             i = hh // sh
             for w in range(W):
-                for v in range(KW):
+                out = dx[n, h, w]
+                for v in range(KW - 1, -1, -1):
                     ww = w + pad_left - v
                     if ww < 0 or ww % sw != 0 or ww // sw >= W_out:
                         continue
-                    row = (n * H_out + i) * W_out + ww // sw
-                    base = (u * KW + v) * C
+                    row = cols[(n * H_out + i) * W_out + ww // sw]
+                    k = (u * KW + v) * C
                     for c in range(C):
-                        dx[n, h, w, c] += cols[row, base + c]
+                        out[c] += row[k + c]
     return dx

@@ -108,6 +108,12 @@ def route_switches_naive(dout, switches, H, W):
 def avgpool_forward_naive(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):
     """Average-pool ``x``, counting only real (unpadded) cells.
 
+    Parameters
+    ----------
+    x : ndarray of shape (N, H, W, C)
+    KH, KW, sh, sw, pad_top, pad_left, H_out, W_out : int
+        Window geometry, see :mod:`minidecnn.kernels.geometry`.
+
     Returns
     -------
     y : ndarray of shape (N, H_out, W_out, C)
@@ -122,11 +128,18 @@ def avgpool_forward_naive(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):
     """
     N, H, W, C = x.shape
     y = np.zeros((N, H_out, W_out, C), dtype=x.dtype)
-    for i in range(H_out):
-        for j in range(W_out):
-            h0, w0 = max(i * sh - pad_top, 0), max(j * sw - pad_left, 0)
-            h1, w1 = min(i * sh - pad_top + KH, H), min(j * sw - pad_left + KW, W)
-            y[:, i, j, :] = x[:, h0:h1, w0:w1, :].mean(axis=(1, 2))
+    for n in range(N):
+        for i in range(H_out):
+            for j in range(W_out):
+                for c in range(C):
+                    total, count = x.dtype.type(0), 0
+                    for u in range(KH):
+                        for v in range(KW):
+                            h, w = i * sh - pad_top + u, j * sw - pad_left + v
+                            if 0 <= h < H and 0 <= w < W:
+                                total += x[n, h, w, c]
+                                count += 1
+                    y[n, i, j, c] = float(total) / count
     return y
 
 
@@ -138,19 +151,36 @@ def avgpool_backward_naive(dout, H, W, KH, KW, sh, sw, pad_top, pad_left):
     dout : ndarray of shape (N, H_out, W_out, C)
     H, W : int
         Spatial size of the pooled input.
+    KH, KW, sh, sw, pad_top, pad_left : int
+        Window geometry, as in :func:`avgpool_forward_naive`.
 
     Returns
     -------
     dx : ndarray of shape (N, H, W, C)
+
+    Examples
+    --------
+    One 2x2 window: each of its four cells gets a quarter of the signal:
+
+    >>> avgpool_backward_naive(np.full((1, 1, 1, 1), 8.0), 2, 2, 2, 2, 2, 2, 0, 0)[0, :, :, 0]
+    array([[2., 2.],
+           [2., 2.]])
     """
     N, H_out, W_out, C = dout.shape
     dx = np.zeros((N, H, W, C), dtype=dout.dtype)
-    for i in range(H_out):
-        for j in range(W_out):
-            h0, w0 = max(i * sh - pad_top, 0), max(j * sw - pad_left, 0)
-            h1, w1 = min(i * sh - pad_top + KH, H), min(j * sw - pad_left + KW, W)
-            count = (h1 - h0) * (w1 - w0)
-            dx[:, h0:h1, w0:w1, :] += dout[:, i : i + 1, j : j + 1, :] / count
+    for n in range(N):
+        for i in range(H_out):
+            for j in range(W_out):
+                cells = [
+                    (i * sh - pad_top + u, j * sw - pad_left + v)
+                    for u in range(KH)
+                    for v in range(KW)
+                    if 0 <= i * sh - pad_top + u < H and 0 <= j * sw - pad_left + v < W
+                ]
+                for c in range(C):
+                    share = float(dout[n, i, j, c]) / len(cells)
+                    for h, w in cells:
+                        dx[n, h, w, c] += share
     return dx
 
 
@@ -187,26 +217,36 @@ def maxpool_forward(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):  # prag
 
 @njit(cache=True)
 def _window_range(pos, pad, K, s, n_out):  # pragma: no cover - numba
-    """Output indices ``i`` whose window ``[i*s - pad, i*s - pad + K)`` contains ``pos``."""
+    """First and last output index ``i`` whose window ``[i*s - pad, i*s - pad + K)``
+    contains input position ``pos`` (``last < first`` when there is none)."""
     lo = pos + pad - K + 1
     first = 0 if lo <= 0 else (lo + s - 1) // s
     last = min((pos + pad) // s, n_out - 1)
     return first, last
 
 
+#: channels per parallel task in :func:`route_switches` (16 float32 = one cache line)
+_CHANNEL_BLOCK = 16
+
+
 @njit(parallel=True, cache=True)
 def route_switches(dout, switches, H, W):  # pragma: no cover - numba
     """Fast twin of :func:`route_switches_naive`.
 
-    Parallel over the images of the batch; within one image the scatter runs in
-    order, so overlapping windows that share a winner add up safely.
+    Parallel over (image, block of channels): two tasks never touch the same cell
+    of ``dx``, and within a task the signals are added in window order, as in the
+    naive scatter, so overlapping windows that share a winner round alike.
     """
     N, H_out, W_out, C = dout.shape
     dx = np.zeros((N, H, W, C), dtype=dout.dtype)
-    for n in prange(N):
+    n_blocks = (C + _CHANNEL_BLOCK - 1) // _CHANNEL_BLOCK
+    for t in prange(N * n_blocks):
+        n = t // n_blocks
+        c0 = (t % n_blocks) * _CHANNEL_BLOCK
+        c1 = min(c0 + _CHANNEL_BLOCK, C)
         for i in range(H_out):
             for j in range(W_out):
-                for c in range(C):
+                for c in range(c0, c1):
                     s = switches[n, i, j, c]
                     dx[n, s // W, s % W, c] += dout[n, i, j, c]
     return dx
@@ -214,7 +254,7 @@ def route_switches(dout, switches, H, W):  # pragma: no cover - numba
 
 @njit(parallel=True, cache=True)
 def avgpool_forward(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):  # pragma: no cover
-    """Fast twin of :func:`avgpool_forward_naive`."""
+    """Fast twin of :func:`avgpool_forward_naive` (parallel over output rows)."""
     N, H, W, C = x.shape
     y = np.zeros((N, H_out, W_out, C), dtype=x.dtype)
     for r in prange(N * H_out):
@@ -225,13 +265,14 @@ def avgpool_forward(x, KH, KW, sh, sw, pad_top, pad_left, H_out, W_out):  # prag
         for j in range(W_out):
             w0 = max(j * sw - pad_left, 0)
             w1 = min(j * sw - pad_left + KW, W)
+            out = y[n, i, j]
             for h in range(h0, h1):
                 for w in range(w0, w1):
                     for c in range(C):
-                        y[n, i, j, c] += x[n, h, w, c]
+                        out[c] += x[n, h, w, c]
             count = (h1 - h0) * (w1 - w0)
             for c in range(C):
-                y[n, i, j, c] /= count
+                out[c] = out[c] / count
     return y
 
 
@@ -246,11 +287,12 @@ def avgpool_backward(dout, H, W, KH, KW, sh, sw, pad_top, pad_left):  # pragma: 
         i0, i1 = _window_range(h, pad_top, KH, sh, H_out)
         for w in range(W):
             j0, j1 = _window_range(w, pad_left, KW, sw, W_out)
+            out = dx[n, h, w]
             for i in range(i0, i1 + 1):
                 rows = min(i * sh - pad_top + KH, H) - max(i * sh - pad_top, 0)
                 for j in range(j0, j1 + 1):
                     cols = min(j * sw - pad_left + KW, W) - max(j * sw - pad_left, 0)
-                    scale = 1.0 / (rows * cols)
+                    count = rows * cols
                     for c in range(C):
-                        dx[n, h, w, c] += dout[n, i, j, c] * scale
+                        out[c] += dout[n, i, j, c] / count
     return dx

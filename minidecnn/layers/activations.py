@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ShapeError
 from .base import Layer
 
 
@@ -87,8 +88,20 @@ class LeakyReLU(Layer):
 
     Notes
     -----
-    ``dz = dout * (1 if z > 0 else negative_slope)``. Deconv and guided use this
-    gradient (no rule in the papers).
+    ::
+
+        forward   y  = z if z > 0 else negative_slope * z
+        backward  dz = dout * (1 if z > 0 else negative_slope)     (slope at z == 0)
+        deconv    dz = the gradient                                  (no rule in the papers)
+        guided    dz = the gradient
+
+    Examples
+    --------
+    >>> leaky = LeakyReLU(0.1)
+    >>> leaky.forward(np.array([[-2.0, 3.0]]))
+    array([[-0.2,  3. ]])
+    >>> leaky.backward(np.array([[1.0, 1.0]])), leaky.deconv(np.array([[-1.0, -1.0]]))
+    (array([[0.1, 1. ]]), array([[-0.1, -1. ]]))
     """
 
     linearity = "piecewise_linear"
@@ -117,7 +130,22 @@ class LeakyReLU(Layer):
 
 
 class Sigmoid(Layer):
-    """``y = 1 / (1 + exp(-z))``; ``dz = dout * y * (1 - y)``. Deconv/guided: the gradient."""
+    """The logistic function.
+
+    Notes
+    -----
+    ::
+
+        forward   y  = 1 / (1 + exp(-z))
+        backward  dz = dout * y * (1 - y)
+        deconv, guided: the gradient (the papers define no other rule)
+
+    Examples
+    --------
+    >>> sig = Sigmoid()
+    >>> sig.forward(np.array([[0.0]])), sig.backward(np.array([[1.0]]))
+    (array([[0.5]]), array([[0.25]]))
+    """
 
     cache_slots = ("y",)
 
@@ -138,7 +166,22 @@ class Sigmoid(Layer):
 
 
 class Tanh(Layer):
-    """``y = tanh(z)``; ``dz = dout * (1 - y**2)``. Deconv/guided: the gradient."""
+    """The hyperbolic tangent.
+
+    Notes
+    -----
+    ::
+
+        forward   y  = tanh(z)
+        backward  dz = dout * (1 - y**2)
+        deconv, guided: the gradient (the papers define no other rule)
+
+    Examples
+    --------
+    >>> tanh = Tanh()
+    >>> tanh.forward(np.array([[0.0]])), tanh.backward(np.array([[3.0]]))
+    (array([[0.]]), array([[3.]]))
+    """
 
     cache_slots = ("y",)
 
@@ -166,6 +209,15 @@ class Softmax(Layer):
 
     Deconv/guided pass this gradient. Saliency methods normally start *below*
     the softmax, at the logits (Simonyan et al.); see ``Model.logits``.
+
+    Examples
+    --------
+    Two equal logits give ``p = (0.5, 0.5)``; pulling on the first class pushes the
+    second down: ``dz = (0.5 * (1 - 0.5), 0.5 * (0 - 0.5))``.
+
+    >>> soft = Softmax()
+    >>> soft.forward(np.array([[0.0, 0.0]])), soft.backward(np.array([[1.0, 0.0]]))
+    (array([[0.5, 0.5]]), array([[ 0.25, -0.25]]))
     """
 
     cache_slots = ("y",)
@@ -174,6 +226,15 @@ class Softmax(Layer):
         super().__init__(name=name)
         self.axis = int(axis)
         self.y = None  # output of the last forward
+
+    def compute_output_shape(self, input_shape):
+        rank = len(input_shape) + 1
+        if not -rank <= self.axis < rank or self.axis % rank == 0:
+            raise ShapeError(
+                f"{self._where}: invalid axis. Expected a non-batch axis of inputs of shape "
+                f"(N, {', '.join(map(str, input_shape))}), received axis={self.axis}."
+            )
+        return tuple(input_shape)
 
     def forward(self, x, training=False):
         x = self.check_input(x)

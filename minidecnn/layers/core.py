@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_positive_int
+from ..errors import ShapeError
 from .base import Layer
 from .conv import glorot_uniform
 
@@ -24,19 +26,29 @@ class Dense(Layer):
 
     Notes
     -----
-    Shapes: ``x (N, D_in)`` (or ``(N, ..., D_in)``), ``W (D_in, D_out)``, ``b (D_out,)``.
+    Shapes: ``x (N, D_in)`` (or ``(N, ..., D_in)``, as in Keras), ``W (D_in, D_out)``,
+    ``b (D_out,)``, ``y (N, D_out)``.
 
     Forward / backward::
 
-        y  = x @ W + b
+        y[n, k]  = b[k] + sum_d x[n, d] * W[d, k]          y  = x @ W + b
         dx = dout @ W.T
         dW = x.T @ dout,   db = dout.sum(axis=0)
 
+    Deconv and guided are the input gradient ``dout @ W.T`` (the layer is linear
+    in ``x``); the bias takes no part in any backward map.
+
     Examples
     --------
+    ``y = 1*2 + 1*3 = 5``, and backward sends ``dout = 1`` back along the weights:
+
     >>> d = Dense(1, use_bias=False); d.build((2,)); d.params["W"][:] = [[2.0], [3.0]]
     >>> d.forward(np.array([[1.0, 1.0]], dtype=np.float32))
     array([[5.]], dtype=float32)
+    >>> d.backward(np.array([[1.0]], dtype=np.float32))
+    array([[2., 3.]], dtype=float32)
+    >>> d.grads["W"].ravel()
+    array([1., 1.], dtype=float32)
     """
 
     linearity = "affine"
@@ -44,12 +56,7 @@ class Dense(Layer):
 
     def __init__(self, units: int, use_bias: bool = True, name=None, seed=None):
         super().__init__(name=name, seed=seed)
-        if isinstance(units, bool) or not isinstance(units, int | np.integer) or units < 1:
-            raise ValueError(
-                f"Dense: invalid value for argument `units`. Expected a strictly positive "
-                f"int, received units={units!r}."
-            )
-        self.units = int(units)
+        self.units = check_positive_int(units, "units", "Dense")
         self.use_bias = bool(use_bias)
         self.x = None  # input of the last forward, (N, ..., D_in)
 
@@ -87,7 +94,17 @@ class Dense(Layer):
 class Flatten(Layer):
     """Reshape ``(N, H, W, C)`` to ``(N, H*W*C)`` in C order, as Keras does for NHWC.
 
-    Backward reshapes back: ``dx = dout.reshape(N, H, W, C)``.
+    Notes
+    -----
+    Forward ``y[n, (h*W + w)*C + c] = x[n, h, w, c]``; backward (and deconv, guided)
+    reshapes back: ``dx = dout.reshape(N, H, W, C)``. Because the order is NHWC's,
+    a Dense layer after Flatten uses Keras' weights without any permutation.
+
+    Examples
+    --------
+    >>> x = np.arange(8.0).reshape(1, 2, 2, 2)      # x[0, h, w, c] = 4h + 2w + c
+    >>> Flatten().forward(x)
+    array([[0., 1., 2., 3., 4., 5., 6., 7.]])
     """
 
     linearity = "linear"
@@ -121,7 +138,15 @@ class ZeroPadding2D(Layer):
 
     Notes
     -----
-    Forward ``y = pad(x)``; backward crops: ``dx = dout[:, top:top+H, left:left+W, :]``.
+    Shapes: ``x (N, H, W, C)``, ``y (N, top + H + bottom, left + W + right, C)``.
+    Forward ``y[n, top + h, left + w, c] = x[n, h, w, c]``, zeros elsewhere; backward
+    (and deconv, guided) crops: ``dx = dout[:, top:top+H, left:left+W, :]``.
+
+    Examples
+    --------
+    >>> ZeroPadding2D(((0, 1), (1, 0))).forward(np.ones((1, 1, 2, 1)))[0, :, :, 0]
+    array([[0., 1., 1.],
+           [0., 0., 0.]])
     """
 
     linearity = "linear"
@@ -155,6 +180,11 @@ class ZeroPadding2D(Layer):
         )
 
     def compute_output_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise ShapeError(
+                f"{self._where}: wrong input rank. Expected images of shape (N, H, W, C), "
+                f"received inputs of shape (N, {', '.join(map(str, input_shape))})."
+            )
         (t, b), (le, r) = self.padding
         H, W, C = input_shape
         return (H + t + b, W + le + r, C)
@@ -187,8 +217,24 @@ class Dropout(Layer):
 
     Notes
     -----
-    Training: ``mask ~ Bernoulli(1 - rate)``, ``y = x * mask / (1 - rate)``,
-    ``dx = dout * mask / (1 - rate)``. Inference: ``y = x``, ``dx = dout``.
+    Training (``training=True``), with a fresh ``keep ~ Bernoulli(1 - rate)`` per entry::
+
+        y  = x * keep / (1 - rate)
+        dx = dout * keep / (1 - rate)          (the same mask as the forward)
+
+    Inference (the default): ``y = x`` and ``dx = dout``, as in Keras. Deconv and
+    guided are the input gradient of the mode the last forward ran in.
+
+    Examples
+    --------
+    >>> drop = Dropout(0.5, seed=0)
+    >>> x = np.ones((1, 6), np.float32)
+    >>> drop.forward(x)                         # inference: the identity
+    array([[1., 1., 1., 1., 1., 1.]], dtype=float32)
+    >>> drop.forward(x, training=True)          # kept entries are scaled by 1 / (1 - 0.5)
+    array([[0., 2., 2., 2., 0., 0.]], dtype=float32)
+    >>> drop.backward(np.ones((1, 6), np.float32))  # the same mask
+    array([[0., 2., 2., 2., 0., 0.]], dtype=float32)
     """
 
     linearity = "linear"
@@ -226,8 +272,24 @@ class Dropout(Layer):
 class Rescaling(Layer):
     """``y = x * scale + offset`` (Keras' Rescaling: for example ``scale=1/255``).
 
-    ``scale`` and ``offset`` may be scalars or per-channel arrays. Backward:
-    ``dx = dout * scale``.
+    Parameters
+    ----------
+    scale : float or array of shape (C,)
+    offset : float or array of shape (C,), default 0.0
+        Scalars, or per-channel values that broadcast against the last axis.
+    name : str, optional
+
+    Notes
+    -----
+    Forward ``y = x * scale + offset``; backward (and deconv, guided)
+    ``dx = dout * scale``: the offset takes no part in any backward map.
+
+    Examples
+    --------
+    Map ``[0, 4]`` to ``[-1, 1]``:
+
+    >>> Rescaling(scale=0.5, offset=-1.0).forward(np.array([[0.0, 2.0, 4.0]], np.float32))
+    array([[-1.,  0.,  1.]], dtype=float32)
     """
 
     linearity = "affine"
@@ -243,6 +305,20 @@ class Rescaling(Layer):
                     f"Rescaling: invalid {what}. Expected finite numbers, received {v!r}."
                 )
         self.x_shape = None  # shape of the last input
+
+    def compute_output_shape(self, input_shape):
+        for what, v in (("scale", self.scale), ("offset", self.offset)):
+            try:
+                fits = np.broadcast_shapes(v.shape, tuple(input_shape)) == tuple(input_shape)
+            except ValueError:
+                fits = False
+            if not fits:
+                raise ShapeError(
+                    f"{self._where}: {what} of shape {v.shape} does not broadcast against "
+                    f"inputs of shape (N, {', '.join(map(str, input_shape))}). Expected a "
+                    f"scalar or one value per channel ({input_shape[-1]},)."
+                )
+        return tuple(input_shape)
 
     def forward(self, x, training=False):
         x = self.check_input(x)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ShapeError
 from .base import Layer
 
 
@@ -19,6 +20,9 @@ class BatchNormalization(Layer):
     center, scale : bool, default True
         Whether ``beta`` / ``gamma`` exist; when absent they act as 0 / 1.
     name : str, optional
+    axis : int, default -1
+        The channel axis. Only the last axis is supported (NHWC); Keras' ``axis=3``
+        for images is the same axis and is accepted.
 
     Notes
     -----
@@ -38,12 +42,40 @@ class BatchNormalization(Layer):
         dx_hat = dout * gamma
         dx = (M * dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat)) / (M * sqrt(var + eps))
 
-    In both modes ``dgamma = sum(dout * x_hat)`` and ``dbeta = sum(dout)``.
-    Deconv and guided use the input gradient of the mode the forward ran in.
+    In both modes ``dgamma = sum(dout * x_hat)`` and ``dbeta = sum(dout)`` (sums over
+    every axis but the last). Deconv and guided use the input gradient of the mode
+    the forward ran in.
+
+    Training also updates the moving statistics, as Keras 3 does (with the biased
+    batch variance)::
+
+        moving_mean     = momentum * moving_mean     + (1 - momentum) * mu
+        moving_variance = momentum * moving_variance + (1 - momentum) * var
 
     References
     ----------
     S. Ioffe, C. Szegedy. Batch Normalization. ICML 2015.
+
+    Examples
+    --------
+    At inference with ``moving_mean = 1``, ``moving_variance = 4`` and ``epsilon = 0``
+    (to keep the numbers round; Keras' default is 1e-3), ``x = 5`` becomes
+    ``(5 - 1) / 2 = 2``:
+
+    >>> bn = BatchNormalization(epsilon=1e-30)
+    >>> bn.build((1,)); bn.buffers["moving_mean"][:] = 1.0; bn.buffers["moving_variance"][:] = 4.0
+    >>> bn.forward(np.array([[5.0], [1.0]]))
+    array([[2.],
+           [0.]])
+
+    In training the batch ``(1, 3)`` has mean 2 and variance 1, so it becomes
+    ``(-1, 1)``, and the moving mean moves 1% of the way from 1 to 2:
+
+    >>> bn.forward(np.array([[1.0], [3.0]]), training=True)
+    array([[-1.],
+           [ 1.]])
+    >>> bn.buffers["moving_mean"]
+    array([1.01], dtype=float32)
     """
 
     cache_slots = ("x_hat", "inv_std", "training")
@@ -58,12 +90,14 @@ class BatchNormalization(Layer):
         axis=-1,
     ):
         super().__init__(name=name)
-        if axis not in (-1,):
+        if isinstance(axis, list | tuple) and len(axis) == 1:
+            axis = axis[0]  # Keras 2 configs store [3]
+        if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
             raise ValueError(
-                f"BatchNormalization: unsupported axis. Expected -1 (channels last), received "
-                f"axis={axis!r}. Channels-first Keras models are converted to channels-last "
-                f"by minidecnn.load_keras."
+                f"BatchNormalization: unsupported axis. Expected the channel axis (-1), "
+                f"received axis={axis!r}."
             )
+        self.axis = int(axis)
         if not epsilon > 0:
             raise ValueError(
                 f"BatchNormalization: invalid epsilon. Expected a positive float, received "
@@ -86,6 +120,18 @@ class BatchNormalization(Layer):
     def linearity(self):
         # Affine at inference; in training mode the batch statistics make it nonlinear.
         return "nonlinear" if self.training else "affine"
+
+    def compute_output_shape(self, input_shape):
+        rank = len(input_shape) + 1
+        if self.axis not in (-1, rank - 1):
+            raise ShapeError(
+                f"{self._where}: unsupported axis. Expected the channel axis, the last one "
+                f"(-1 or {rank - 1} for inputs of shape (N, "
+                f"{', '.join(map(str, input_shape))})), received axis={self.axis}. "
+                f"minidecnn is channels-last; channels-first Keras models are converted "
+                f"by the Keras loader."
+            )
+        return tuple(input_shape)
 
     def init_params(self, input_shape, rng):
         C = input_shape[-1]
@@ -142,5 +188,6 @@ class BatchNormalization(Layer):
             "momentum": self.momentum,
             "center": self.center,
             "scale": self.scale,
+            "axis": self.axis,
             "name": self.name,
         }

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ShapeError
 from ..kernels import avgpool_backward, avgpool_forward, maxpool_forward, route_switches
 from .base import Layer
 from .conv import _Windowed
 
 
 class _Pool2D(_Windowed):
-    """Windowed pooling: ``strides`` defaults to ``pool_size`` as in Keras."""
+    """Windowed pooling: ``strides`` defaults to ``pool_size`` as in Keras.
+
+    ``H_out = floor((H - KH) / sh) + 1`` with ``"valid"`` and ``ceil(H / sh)`` with
+    ``"same"`` (where ``KH = pool_size[0]``); the same for the width.
+    """
 
     def __init__(self, pool_size=2, strides=None, padding="valid", name=None):
         super().__init__(pool_size, pool_size if strides is None else strides, padding, name, None)
@@ -57,12 +62,24 @@ class MaxPool2D(_Pool2D):
     Deconv is Zeiler & Fergus's *unpooling* with the same switches, which is the
     same operation: all three rules route through the switches.
 
+    References
+    ----------
+    Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, ECCV 2014.
+
     Examples
     --------
+    The 4 wins its window and receives the whole signal:
+
     >>> pool = MaxPool2D(2)
     >>> x = np.array([[1.0, 2.0], [4.0, 3.0]], dtype=np.float32).reshape(1, 2, 2, 1)
-    >>> pool.forward(x).ravel(), pool.backward(np.ones((1, 1, 1, 1), np.float32)).ravel()
-    (array([4.], dtype=float32), array([0., 0., 1., 0.], dtype=float32))
+    >>> pool.forward(x).ravel(), pool.backward(np.full((1, 1, 1, 1), 5.0, np.float32)).ravel()
+    (array([4.], dtype=float32), array([0., 0., 5., 0.], dtype=float32))
+
+    In a tie the first cell in row-major order wins:
+
+    >>> _ = pool.forward(np.full((1, 2, 2, 1), 7.0, np.float32))
+    >>> pool.deconv(np.full((1, 1, 1, 1), 5.0, np.float32)).ravel()
+    array([5., 0., 0., 0.], dtype=float32)
     """
 
     linearity = "piecewise_linear"
@@ -101,6 +118,20 @@ class AvgPool2D(_Pool2D):
         dx[n, h, w, c]  = sum_{(i, j): (h, w) in S_ij} dout[n, i, j, c] / |S_ij|
 
     The layer is linear, so deconv and guided equal the gradient.
+
+    Examples
+    --------
+    >>> pool = AvgPool2D(2)
+    >>> x = np.array([[1.0, 2.0], [4.0, 5.0]], dtype=np.float32).reshape(1, 2, 2, 1)
+    >>> pool.forward(x).ravel(), pool.backward(np.full((1, 1, 1, 1), 8.0, np.float32)).ravel()
+    (array([3.], dtype=float32), array([2., 2., 2., 2.], dtype=float32))
+
+    With ``"same"`` padding a border window averages only its real cells: ``(1 + 2) / 2``
+    and ``4 / 1`` here, not ``/ 2`` for the padded zero:
+
+    >>> row = np.array([1.0, 2.0, 4.0]).reshape(1, 1, 3, 1)      # one row of 3 pixels
+    >>> AvgPool2D((1, 2), padding="same").forward(row)[0, 0, :, 0]
+    array([1.5, 4. ])
     """
 
     linearity = "linear"
@@ -123,6 +154,8 @@ class AvgPool2D(_Pool2D):
 
 
 class _GlobalPool(Layer):
+    """Pooling over all positions; ``keepdims=True`` keeps ``(N, 1, 1, C)``."""
+
     def __init__(self, keepdims=False, name=None):
         super().__init__(name=name)
         self.keepdims = bool(keepdims)
@@ -130,9 +163,9 @@ class _GlobalPool(Layer):
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
-            raise ValueError(
-                f"{self._where}: expected inputs of shape (N, H, W, C), received a layer "
-                f"input of shape (N, {', '.join(map(str, input_shape))})."
+            raise ShapeError(
+                f"{self._where}: wrong input rank. Expected images of shape (N, H, W, C), "
+                f"received inputs of shape (N, {', '.join(map(str, input_shape))})."
             )
         C = input_shape[-1]
         return (1, 1, C) if self.keepdims else (C,)
@@ -142,9 +175,20 @@ class _GlobalPool(Layer):
 
 
 class GlobalAvgPool2D(_GlobalPool):
-    """Mean over all positions: ``y[n, c] = mean_{h, w} x[n, h, w, c]``.
+    """Mean over all positions.
 
-    Backward spreads evenly: ``dx[n, h, w, c] = dout[n, c] / (H*W)``.
+    Notes
+    -----
+    Forward ``y[n, c] = (1 / (H*W)) * sum_{h, w} x[n, h, w, c]``; backward (and
+    deconv, guided) spreads evenly: ``dx[n, h, w, c] = dout[n, c] / (H*W)``.
+
+    Examples
+    --------
+    >>> gap = GlobalAvgPool2D()
+    >>> gap.forward(np.array([1.0, 2.0, 3.0, 6.0]).reshape(1, 2, 2, 1))
+    array([[3.]])
+    >>> gap.backward(np.array([[4.0]])).ravel()
+    array([1., 1., 1., 1.])
     """
 
     linearity = "linear"
@@ -165,8 +209,19 @@ class GlobalAvgPool2D(_GlobalPool):
 class GlobalMaxPool2D(_GlobalPool):
     """Maximum over all positions, with switches like :class:`MaxPool2D`.
 
-    ``y[n, c] = max_{h, w} x[n, h, w, c]``; backward and deconv route ``dout[n, c]``
-    to the first maximum in row-major order.
+    Notes
+    -----
+    Forward ``y[n, c] = max_{h, w} x[n, h, w, c]``, switch = ``h*W + w`` of the first
+    maximum in row-major order; backward, deconv and guided all route ``dout[n, c]``
+    to the switch: ``dx[n, h, w, c] = dout[n, c]`` there, 0 elsewhere.
+
+    Examples
+    --------
+    >>> gmp = GlobalMaxPool2D()
+    >>> gmp.forward(np.array([1.0, 6.0, 3.0, 6.0]).reshape(1, 2, 2, 1))
+    array([[6.]])
+    >>> gmp.backward(np.array([[4.0]])).ravel()      # the first 6 wins the tie
+    array([0., 4., 0., 0.])
     """
 
     linearity = "piecewise_linear"

@@ -311,3 +311,45 @@ def assert_matches_keras(model, fx):
     for key, ref in fx["layers"].items():
         node = model.keras_nodes[key] if hasattr(model, "keras_nodes") else key
         assert_close(model.activations[node], to_nhwc(ref, fx["cf"]), f"layer {key} ({node})")
+
+
+def vgg_minidecnn(blocks, fc, classes, input_shape, include_top=True):
+    """A VGG built with minidecnn layers and Keras' layer names (VGG16: blocks
+    ``[(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)]``, fc 4096, 1000 classes)."""
+    import minidecnn as mdc
+    from minidecnn import layers as L
+
+    x = mdc.Input(input_shape, name="input_layer")
+    h = x
+    for b, (filters, convs) in enumerate(blocks, start=1):
+        for c in range(1, convs + 1):
+            name = f"block{b}_conv{c}"
+            h = L.ReLU(name=f"{name}_relu")(L.Conv2D(filters, 3, padding="same", name=name)(h))
+        h = L.MaxPool2D(2, name=f"block{b}_pool")(h)
+    if include_top:
+        h = L.Flatten(name="flatten")(h)
+        h = L.ReLU(name="fc1_relu")(L.Dense(fc, name="fc1")(h))
+        h = L.ReLU(name="fc2_relu")(L.Dense(fc, name="fc2")(h))
+        h = L.Softmax(name="predictions_softmax")(L.Dense(classes, name="predictions")(h))
+    return mdc.Model(x, h, name="vgg")
+
+
+def write_release_layout(path, named_weights, input_name="input_1"):
+    """Write weights the way the 2016 VGG16 ImageNet files are laid out (Keras 1, TF dim
+    ordering): root ``layer_names`` as bytes, no version attributes, one group per layer
+    with datasets ``<layer>_W_1:0`` and ``<layer>_b_1:0`` directly inside it.
+
+    ``named_weights`` is ``[(layer name, [kernel, bias] or [])]`` in model order.
+    """
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        names = [input_name] + [n for n, _ in named_weights]
+        f.attrs["layer_names"] = [n.encode() for n in names]
+        f.create_group(input_name).attrs["weight_names"] = []
+        for name, arrays in named_weights:
+            g = f.create_group(name)
+            wnames = [f"{name}_{s}_1:0" for s in ("W", "b")[: len(arrays)]]
+            g.attrs["weight_names"] = [w.encode() for w in wnames]
+            for w, a in zip(wnames, arrays):
+                g.create_dataset(w, data=np.asarray(a, np.float32))

@@ -1,0 +1,247 @@
+"""Weights into models built with minidecnn: every family, topological and by name,
+Theano-era conversions, attribute quirks rewritten with h5py, and clear mismatch errors."""
+
+import json
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+from kerasrefs import assert_close, assert_matches_keras, keras_files  # noqa: F401
+
+import minidecnn as mdc
+from minidecnn import layers as L
+from minidecnn.errors import ModelFileError
+
+
+def seq_model(extra_dense=False, sc_filters=4, names=True):
+    """The Keras ``seq`` reference model, built with minidecnn layers."""
+    n = (lambda s: s) if names else (lambda s: None)
+    layers = [
+        mdc.Input((10, 9, 2), name="seq_in"),
+        L.Conv2D(sc_filters, 3, padding="same", name=n("sc")),
+        L.ReLU(),
+        L.MaxPool2D(2, name=n("pool")),
+        L.Conv2D(5, (2, 3), strides=(2, 1), name=n("sc2")),
+        L.LeakyReLU(0.3, name=n("lk")),
+        L.Flatten(name=n("fl")),
+        L.Dense(6, name=n("d1")),
+        L.Sigmoid(),
+    ]
+    if extra_dense:
+        layers.append(L.Dense(6, name="extra"))
+    layers += [L.Dense(4, name=n("out")), L.Softmax()]
+    return mdc.Sequential(layers)
+
+
+def _predict_matches(model, fx):
+    assert_close(model.forward(fx["x"]), fx["preds"][0], "prediction")
+
+
+@pytest.mark.parametrize(
+    ("producer", "kind", "by_name"),
+    [
+        ("k3", "weights_h5", False),
+        ("k3", "weights_h5", True),
+        ("k3", "keras", False),
+        ("k3", "legacy_h5", False),
+        ("k3", "legacy_h5", True),
+        ("tfk", "legacy_weights", False),
+        ("tfk", "legacy_weights", True),
+        ("tfk", "legacy_h5", True),
+        ("tfk", "keras", False),
+    ],
+)
+def test_load_weights_into_a_minidecnn_model(keras_files, producer, kind, by_name):  # noqa: F811
+    fx = keras_files("seq", producer)
+    model = seq_model()
+    assert model.load_weights(fx["paths"][kind], by_name=by_name) is model
+    _predict_matches(model, fx)
+
+
+def test_topological_load_ignores_names(keras_files):  # noqa: F811
+    fx = keras_files("seq", "tfk")
+    model = seq_model(names=False)
+    with pytest.warns(UserWarning, match="loaded by position although 4 layer names differ"):
+        model.load_weights(fx["paths"]["legacy_weights"])
+    _predict_matches(model, fx)
+    with pytest.raises(ModelFileError, match="by_name=True matched no layer"):
+        model.load_weights(fx["paths"]["legacy_weights"], by_name=True)
+
+
+def test_layer_count_mismatch_is_refused_and_model_unchanged(keras_files):  # noqa: F811
+    fx = keras_files("seq", "tfk")
+    model = seq_model(extra_dense=True)
+    before = model.get_weights()
+    with pytest.raises(ModelFileError, match=r"layer count mismatch. The model has 5 layers"):
+        model.load_weights(fx["paths"]["legacy_weights"])
+    with pytest.raises(ModelFileError, match=r"layer count mismatch. The model has 5 layers"):
+        model.load_weights(fx["paths"]["weights_h5"])
+    after = model.get_weights()
+    assert all(np.array_equal(before[k][p], after[k][p]) for k in before for p in before[k])
+
+
+def test_shape_mismatch_names_layer_and_shapes_and_changes_nothing(keras_files):  # noqa: F811
+    fx = keras_files("seq", "k3")
+    model = seq_model(sc_filters=3)
+    before = model.get_weights()
+    for kind in ("weights_h5", "legacy_h5"):
+        with pytest.raises(ModelFileError) as err:
+            model.load_weights(fx["paths"][kind])
+        msg = str(err.value)
+        assert "does not fit Conv2D 'sc'.W. Expected shape (3, 3, 2, 3), " in msg
+        assert "received (3, 3, 2, 4)" in msg
+    after = model.get_weights()
+    assert all(np.array_equal(before[k][p], after[k][p]) for k in before for p in before[k])
+
+
+def _rewrite_legacy(src, dst, edit):
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        edit(f)
+    return dst
+
+
+def _set_list_attr(obj, name, values, how):
+    for key in [k for k in obj.attrs if k == name or k[len(name) :].isdigit()]:
+        if key.startswith(name):
+            del obj.attrs[key]
+    if how == "str":
+        obj.attrs.create(name, values, dtype=h5py.string_dtype())
+    elif how == "bytes":
+        obj.attrs[name] = np.array([v.encode() for v in values], dtype="S")
+    else:  # chunked, as Keras writes lists longer than 64 KiB
+        arr = np.array([v.encode() for v in values], dtype="S")
+        for k, part in enumerate(np.array_split(arr, 2)):
+            obj.attrs[f"{name}{k}"] = part
+
+
+@pytest.mark.parametrize("how", ["str", "bytes", "chunked"])
+def test_string_attribute_variants(keras_files, tmp_path, how):  # noqa: F811
+    fx = keras_files("zoo", "tfk")
+
+    def edit(f):
+        g = f["model_weights"]
+        names = mdc.keras.files.read_list_attr(g, "layer_names")
+        _set_list_attr(g, "layer_names", names, how)
+        for lname in names:
+            wn = mdc.keras.files.read_list_attr(g[lname], "weight_names")
+            if wn:
+                _set_list_attr(g[lname], "weight_names", wn, how)
+        version = "2.21.0" if how == "str" else b"2.21.0"
+        f.attrs["keras_version"] = version
+        f.attrs["model_config"] = (
+            f.attrs["model_config"].encode()
+            if how == "bytes"
+            else (mdc.keras.files.decode(f.attrs["model_config"]))
+        )
+
+    path = _rewrite_legacy(fx["paths"]["legacy_h5"], tmp_path / f"zoo_{how}.h5", edit)
+    if how == "chunked":
+        with h5py.File(path) as f:
+            assert "layer_names" not in f["model_weights"].attrs
+            assert "layer_names1" in f["model_weights"].attrs
+    assert_matches_keras(mdc.load_keras(path), fx)
+
+
+def test_keras3_checkpoint_dependencies_alias(keras_files, tmp_path):  # noqa: F811
+    fx = keras_files("zoo", "k3")
+    path = tmp_path / "alias.weights.h5"
+    shutil.copy(fx["paths"]["weights_h5"], path)
+    with h5py.File(path, "r+") as f:
+        f.move("layers", "_layer_checkpoint_dependencies")
+    assert_matches_keras(mdc.load_keras(path, config=fx["config"]), fx)
+
+
+def test_nested_mixed_trainability_is_routed_by_name(keras_files):  # noqa: F811
+    fx = keras_files("nested", "tfk")
+    with h5py.File(fx["paths"]["legacy_weights"]) as f:
+        names = mdc.keras.files.read_list_attr(f["inner"], "weight_names")
+    # trainable weights first: the frozen ic1 comes after ibn's gamma/beta and ic2
+    assert names.index("ic1/kernel:0") > names.index("ic2/kernel:0")
+    assert_matches_keras(mdc.load_keras(fx["paths"]["legacy_weights"], config=fx["config"]), fx)
+
+
+def _theano_file(src, dst, keras1):
+    """A Theano-era copy of the tf-keras ``seq`` weights: flipped kernels; for Keras 1,
+    also (F, C, KH, KW) kernels and Dense rows in (C, H, W) order."""
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        if keras1:
+            del f.attrs["keras_version"]
+            del f.attrs["backend"]
+        else:
+            f.attrs["backend"] = "theano"
+            f.attrs["keras_version"] = "2.0.8"
+        for lname in ("sc", "sc2"):
+            ds = f[lname][mdc.keras.files.read_list_attr(f[lname], "weight_names")[0]]
+            k = ds[()][::-1, ::-1]
+            if keras1:
+                k = k.transpose(3, 2, 0, 1)
+            name = ds.name
+            del f[name]
+            f[name] = k
+        if keras1:
+            ds = f["d1"][mdc.keras.files.read_list_attr(f["d1"], "weight_names")[0]]
+            w = ds[()]  # rows in (H, W, C) order; the flatten input is (2, 2, 5)
+            w = w.reshape(2, 2, 5, -1).transpose(2, 0, 1, 3).reshape(20, -1)
+            ds[...] = w
+    return dst
+
+
+def test_theano_backend_kernels_are_flipped_back(keras_files, tmp_path):  # noqa: F811
+    fx = keras_files("seq", "tfk")
+    path = _theano_file(fx["paths"]["legacy_weights"], tmp_path / "th2.h5", keras1=False)
+    model = seq_model().load_weights(path)  # auto: the file says backend="theano"
+    _predict_matches(model, fx)
+    unflipped = seq_model().load_weights(path, kernel_convention="tensorflow")
+    assert not np.allclose(unflipped.forward(fx["x"]), fx["preds"][0], atol=1e-3)
+
+
+def test_keras1_theano_layout_with_options(keras_files, tmp_path):  # noqa: F811
+    fx = keras_files("seq", "tfk")
+    path = _theano_file(fx["paths"]["legacy_weights"], tmp_path / "th1.h5", keras1=True)
+    with pytest.raises(ModelFileError, match=r"pass data_format='channels_first'"):
+        seq_model().load_weights(path)
+    model = seq_model()
+    model.load_weights(path, kernel_convention="theano", data_format="channels_first")
+    _predict_matches(model, fx)
+    loaded = mdc.load_keras(
+        path, config=fx["config"], kernel_convention="theano", data_format="channels_first"
+    )
+    _predict_matches(loaded, fx)
+
+
+def test_data_format_option_is_refused_for_keras2_files(keras_files):  # noqa: F811
+    fx = keras_files("seq", "tfk")
+    with pytest.raises(ModelFileError, match="describes Keras 1 'th' weight files"):
+        seq_model().load_weights(fx["paths"]["legacy_weights"], data_format="channels_first")
+    with pytest.raises(ValueError, match="invalid kernel_convention"):
+        seq_model().load_weights(fx["paths"]["legacy_weights"], kernel_convention="caffe")
+
+
+def test_file_with_another_layer_order_loads_by_name_only(keras_files, tmp_path):  # noqa: F811
+    fx = keras_files("seq", "tfk")
+
+    def swap_sc_and_sc2(f):
+        names = mdc.keras.files.read_list_attr(f, "layer_names")
+        i, j = names.index("sc"), names.index("sc2")
+        names[i], names[j] = names[j], names[i]
+        _set_list_attr(f, "layer_names", names, "bytes")
+
+    path = _rewrite_legacy(fx["paths"]["legacy_weights"], tmp_path / "order.h5", swap_sc_and_sc2)
+    with pytest.raises(ModelFileError, match=r"of layer 'sc2' does not fit Conv2D 'sc'\.W"):
+        seq_model().load_weights(path)
+    _predict_matches(seq_model().load_weights(path, by_name=True), fx)
+
+
+def test_sequential_config_without_input_layer_uses_build_input_shape(keras_files):  # noqa: F811
+    fx = keras_files("deferred", "k3")
+    config = json.loads(json.dumps(fx["config"]))
+    layers = config["config"]["layers"]
+    assert layers[0]["class_name"] == "InputLayer"
+    del layers[0]
+    assert config["config"]["build_input_shape"] == [None, 6, 5, 2]
+    model = mdc.load_keras(fx["paths"]["weights_h5"], config=config)
+    assert model.input_shape == (6, 5, 2)
+    _predict_matches(model, fx)
