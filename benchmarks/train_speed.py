@@ -2,8 +2,8 @@
 
 One step is forward (training mode) + fused softmax cross-entropy + backward with
 parameter gradients + an Adam update, on the demo architecture
-(``minidecnn.demo_model.build_demo_model``: 32x32x3 input, three conv-ReLU-pool
-blocks, two dense layers).
+(``minidecnn.demo_model.build_demo_model``: 32x32x3 input rescaled to [-1, 1], three
+conv-ReLU-pool blocks, two dense layers).
 
 Every configuration runs in its own subprocess (thread counts are fixed when NumPy
 and Numba start), the configurations take turns round after round, and each round
@@ -79,6 +79,7 @@ def measure_keras(batch, steps):
     model = keras.Sequential(
         [
             keras.Input((32, 32, 3)),
+            layers.Rescaling(2.0, -1.0),
             layers.Conv2D(32, 5, padding="same"),
             layers.ReLU(),
             layers.MaxPooling2D(2),
