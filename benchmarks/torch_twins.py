@@ -97,7 +97,8 @@ class TorchVGG16(nn.Module):
 
 
 class TorchDemoCNN(nn.Module):
-    """The architecture of ``minidecnn.demo_model.build_demo_model`` (logits out)."""
+    """The architecture of ``minidecnn.demo_model.build_demo_model`` (logits out): its
+    ``Rescaling(2.0, -1.0)`` maps [0, 1] images to [-1, 1] before the first convolution."""
 
     def __init__(self):
         super().__init__()
@@ -116,7 +117,7 @@ class TorchDemoCNN(nn.Module):
         self.classifier = nn.Sequential(nn.Linear(4 * 4 * 64, 64), nn.ReLU(), nn.Linear(64, 10))
 
     def forward(self, x):
-        return self.classifier(self.flatten(self.features(x)))
+        return self.classifier(self.flatten(self.features(2.0 * x - 1.0)))
 
     def load_keras_weights(self, path) -> TorchDemoCNN:
         w = keras_weights_by_name(path)
