@@ -160,3 +160,19 @@ def test_rescaling_channel_mismatch():
         r"or one value per channel \(1,\)\.",
     ):
         Rescaling([1.0, 2.0, 3.0], name="rs").forward(np.zeros((1, 4, 4, 1), np.float32))
+
+
+@pytest.mark.parametrize("rows", [1, 3, 300])  # 300 > FEW_ROWS: the plain x @ W branch
+def test_dense_gemm_order_matches_the_equation(rows):
+    """Dense computes x @ W as (W.T @ x.T).T for few rows: same numbers, C-ordered."""
+    rng = np.random.default_rng(rows)
+    dense = Dense(7, seed=0)
+    x = rng.standard_normal((rows, 40)).astype(np.float32)
+    y = dense.forward(x)
+    W, b = dense.params["W"], dense.params["b"]
+    np.testing.assert_allclose(y, x @ W + b, rtol=1e-5, atol=1e-6)  # float32 sum order
+    assert y.flags.c_contiguous and y.dtype == np.float32
+    d = rng.standard_normal(y.shape).astype(np.float32)
+    dx = dense.backward(d)
+    np.testing.assert_allclose(dx, d @ W.T, rtol=1e-5, atol=1e-6)
+    assert dx.flags.c_contiguous and dx.dtype == np.float32
