@@ -296,11 +296,14 @@ def build_vgg16(workdir: Path):
     return model, net, path, np
 
 
-def switch_mismatches(model, net, xt) -> list[tuple[str, int, int]]:
+def switch_mismatches(model, net, x) -> list[tuple[str, int, int]]:
     """Per max-pool layer: cells whose switch differs between the engines, and cells."""
     import torch
     import torch.nn.functional as F
+    from torch_twins import nchw
 
+    model.forward(x)
+    xt = nchw(x)
     inputs = []
     hooks = [
         m.register_forward_hook(lambda mod, inp, out: inputs.append(inp[0]))
@@ -338,7 +341,7 @@ def attribution_benchmarks(args, model, net, x, np):
         logits_t = net(xt).numpy()
     target = int(np.argmax(logits[0]))
     check = {"logits": rel_diff(logits, logits_t), "target": target}
-    check["switches"] = switch_mismatches(model, net, xt)
+    check["switches"] = switch_mismatches(model, net, x)
 
     def torch_forward():
         with torch.inference_mode():
@@ -449,7 +452,7 @@ def float64_agreement(model, net, x, target, sigma, batch, np, sg_samples=8) -> 
         sg[0], torch_smoothgrad_at(net, x64, target, sg_samples, sigma, batch)
     )
     out["sg_samples"] = sg_samples
-    out["switches"] = switch_mismatches(model, net, xt)
+    out["switches"] = switch_mismatches(model, net, x64)
     with torch.no_grad():
         model.forward(x64)
         out["logits"] = rel_diff(model.activations[model.logits], net(xt).numpy())
