@@ -13,7 +13,11 @@ from ..model import Model
 
 #: bytes of activations one batch of a batched method (SmoothGrad, Integrated Gradients,
 #: occlusion) may hold; ``batch_size=None`` picks the largest batch under this budget.
-ACTIVATION_BUDGET = 512 * 2**20
+#: Larger batches do not make the convolutions faster (they already run as large GEMMs on
+#: bands of output rows), but arrays above glibc's 32 MB mmap threshold are fresh pages on
+#: every allocation: on VGG16 (110 MB of activations per image) batches of 4 made
+#: SmoothGrad-50 10-25 % slower per sample than batches of 1, and used 0.3 GB more memory.
+ACTIVATION_BUDGET = 128 * 2**20
 
 
 def check_model_and_input(model, x, where: str) -> np.ndarray:
