@@ -8,8 +8,9 @@ of range, an unknown layer or method, a bad option) print one line, starting wit
 the command, and end the program with exit status 2 -- never a traceback. Any other
 exception is a bug in minidecnn and is shown in full.
 
->>> main(["info", "--help"])  # doctest: +ELLIPSIS
-usage: minidecnn info ...
+>>> main(["--version"])  # doctest: +ELLIPSIS
+minidecnn ...
+0
 """
 
 from __future__ import annotations
@@ -343,7 +344,10 @@ def main(argv=None) -> int:
         130 when interrupted.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command is None:
         parser.print_help()
         return 0

@@ -55,6 +55,8 @@ ALIASES = {
     "ig": "integrated-gradients",
     "input-x-gradient": "gradient-x-input",
 }
+#: the input size of VGG16 with the published weights (its fc1 expects 7x7x512 features)
+VGG16_INPUT_SHAPE = (224, 224, 3)
 #: methods that accept --layer (a channel of that layer as the target; Grad-CAM: its maps)
 LAYER_METHODS = (
     "gradient",
@@ -135,10 +137,17 @@ def load_model(model=None, weights=None, vgg16=None, preprocess=None, labels=Non
     from ..demo_model import load_demo_model
 
     if vgg16 is not None:
+        from ..errors import ModelFileError
         from ..zoo import load_class_index
         from ..zoo import vgg16 as build_vgg16
 
-        net = build_vgg16(weights=vgg16)
+        if not os.path.isfile(os.fspath(vgg16)):  # before building 138 million weights
+            raise ModelFileError(
+                f"minidecnn explain: no VGG16 weights file at {os.fspath(vgg16)!r}. Expected "
+                f"Keras' published vgg16_weights_tf_dim_ordering_tf_kernels.h5 (528 MB), which "
+                f"minidecnn never downloads: fetch it once yourself and pass its path."
+            )
+        net = build_vgg16(weights=vgg16, input_shape=VGG16_INPUT_SHAPE)
         loaded = LoadedModel(
             net,
             f"VGG16 with the weights of {os.path.basename(os.fspath(vgg16))}",
@@ -278,6 +287,8 @@ class ExplainResult:
     method: str
     target: str
     top: list  # [(class, label, probability)], best first; empty for non-classifiers
+    x: np.ndarray  # the network input, (1, H, W, C)
+    maps: object  # the Explanation drawn
 
 
 def explain_image(
@@ -342,4 +353,4 @@ def explain_image(
         for c in np.argsort(-probs, kind="stable")[:5]:
             name = loaded.labels[c] if loaded.labels and c < len(loaded.labels) else f"class {c}"
             top.append((int(c), name, float(probs[c])))
-    return ExplainResult(out=out, method=method, target=text, top=top)
+    return ExplainResult(out=out, method=method, target=text, top=top, x=x, maps=maps)
