@@ -118,11 +118,9 @@ def _worker(kind, batch, steps):
 
 
 def _keras_available():
-    try:
-        import keras  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("keras") is not None
 
 
 def main():
@@ -138,7 +136,11 @@ def main():
 
     configs = dict(CONFIGS)
     if _keras_available():
-        configs["keras-jax"] = {"KERAS_BACKEND": "jax"}
+        configs["keras-jax"] = {
+            "KERAS_BACKEND": "jax",
+            "TF_ENABLE_ONEDNN_OPTS": "0",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
     results = {name: [] for name in configs}
     for _ in range(args.rounds):
         for name, env in configs.items():
