@@ -119,8 +119,9 @@ class Layer(abc.ABC):
         self.output_shape = self.compute_output_shape(input_shape)
         self.input_shape = input_shape
         self.init_params(input_shape, np.random.default_rng(self.seed if seed is None else seed))
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.built = True
+        self.astype(self.dtype)  # a layer converted before it was built keeps that dtype
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
     def init_params(self, input_shape, rng: np.random.Generator) -> None:
         """Fill ``self.params`` (and ``self.buffers``) with fresh values. Layers with
