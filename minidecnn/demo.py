@@ -47,6 +47,19 @@ __all__ = ["DemoFigure", "DemoResult", "grace_hopper", "run_demo"]
 #: classes whose first test image gets the four-methods figure: a solid shape, a
 #: curved outline and a texture in a patch
 METHOD_CLASSES = ("triangle", "circle", "dstripes")
+#: how the page names the classes of the shapes data
+DESCRIPTIONS = {
+    "square": "a square",
+    "circle": "a circle",
+    "triangle": "a triangle",
+    "cross": "a cross",
+    "frame": "a square frame",
+    "hstripes": "a patch of horizontal stripes",
+    "vstripes": "a patch of vertical stripes",
+    "dstripes": "a patch of diagonal stripes",
+    "checkerboard": "a checkerboard",
+    "dots": "a patch of dots",
+}
 #: feature maps per Zeiler & Fergus grid, and images per forward pass while scanning
 N_CHANNELS = 6
 SCAN_BATCH = 250
@@ -268,6 +281,7 @@ def _make_figures(out, weights, quick, n_images, progress, say) -> DemoResult:
     (out / "images").mkdir(exist_ok=True)
     for name, i in picks:
         imsave(out / "images" / f"{name}.png", x[i])  # for 'minidecnn explain' to try
+        what = DESCRIPTIONS.get(name, name)
         file = f"methods_{name}.png"
         plot.plot_methods_top_classes(
             model,
@@ -277,18 +291,19 @@ def _make_figures(out, weights, quick, n_images, progress, say) -> DemoResult:
             n_samples=n_samples,
             seed=0,
             save=out / file,
-            title=f"Test image {i} (a {name}): what each method highlights for the top 3 classes",
+            title=f"Test image {i} ({what}): what each method highlights for the top 3 classes",
         )
         add(
             file,
-            f"Four methods, top classes of a {name}",
-            f"Each row explains one class score (its logit) of test image {i}, most likely "
-            f"first. The gradient and SmoothGrad show how strongly each pixel changes the "
-            f"score (bright = strong); SmoothGrad averages {n_samples} noisy copies and is "
-            f"less speckled. Guided backprop and DeconvNet send only positive signals back "
-            f"through the ReLUs, so they draw the {name}'s edges as a picture "
-            f"(grey = 0). Guided backprop hardly changes from class to class; that is a "
-            f"known property of the method, not a bug.",
+            f"Four methods for the top classes of {what}",
+            f"Each row explains one class score (its logit) for test image {i}, the most "
+            f"likely class first. The gradient and SmoothGrad show how strongly each pixel "
+            f"changes that score (bright = strong); SmoothGrad averages {n_samples} noisy "
+            f"copies of the image and is less speckled. Guided backprop and DeconvNet let "
+            f"only positive signals back through the ReLUs, so they draw the edges of "
+            f"{what} as a picture (grey = 0). Their rows hardly change from class to class: "
+            f"a known property of these two methods, not a bug. The image is saved as "
+            f"{out / 'images' / (name + '.png')}: try 'minidecnn explain' on it.",
         )
     tick("methods")
 
@@ -338,16 +353,17 @@ def _make_figures(out, weights, quick, n_images, progress, say) -> DemoResult:
 
     # 4. activations of every layer for one image
     name, i = picks[0] if picks else (names[int(y[0])], 0)
+    what = DESCRIPTIONS.get(name, name)
     plot.plot_activations(
         model,
         x[i],
         save=out / "activations.png",
-        title=f"Activations of test image {i} (a {name}) after each ReLU",
+        title=f"Activations of test image {i} ({what}) after each ReLU",
     )
     add(
         "activations.png",
         "What each layer computes for one image",
-        f"The feature maps of test image {i} (a {name}) after every ReLU, one row per layer "
+        f"The feature maps of test image {i} ({what}) after every ReLU, one row per layer "
         f"(the first 16 channels; black = 0). The first layer still looks like the image, "
         f"with edges picked out; each pooling halves the size, and deeper maps respond to "
         f"parts of the shape rather than to pixels.",
@@ -369,8 +385,8 @@ def _make_figures(out, weights, quick, n_images, progress, say) -> DemoResult:
         f"size three ways: with the switches (each value returns to the pixel that won its "
         f"window and every other pixel is 0: the DeconvNet's unpooling), with a fixed "
         f"top-left switch, and by copying each value over its window. Only one pixel in 64 "
-        f"survives, but with the switches it survives in its place, on the bright side of "
-        f"edges: the correlation with the photograph is {corr['switches']:.2f}, against "
+        f"survives, but with the switches it survives in its place (the brightest pixel of "
+        f"its window): the correlation with the photograph is {corr['switches']:.2f}, against "
         f"{corr['top_left']:.2f} with the fixed switch. The bottom row zooms in.",
     )
     tick("unpooling")

@@ -357,6 +357,23 @@ def test_vgg16_uses_imagenet_preprocessing_and_labels(capsys, tmp_path, monkeypa
     )
 
 
+# ----------------------------------------------------------------------------- check
+
+
+def test_check_hands_over_to_the_exercise_grader(capsys, tmp_path):
+    solution = ROOT / "tests" / "exercises" / "solutions" / "maxpool.py"
+    status, out, _ = run(capsys, "check", "maxpool", solution)
+    assert status == 0 and "PASSED" in out
+    status, out, _ = run(capsys, "check", "--start", "maxpool", tmp_path / "mine.py")
+    assert status == 0 and (tmp_path / "mine.py").is_file()
+    status, out, _ = run(capsys, "check", "maxpool", tmp_path / "mine.py")
+    assert status == 1 and "not written yet" in out
+    status, out, _ = run(capsys, "check", "--list")
+    assert status == 0 and "relu_rules" in out
+    status, _, err = run(capsys, "check", "maxpool", tmp_path / "none.py")
+    assert status == 2 and "Traceback" not in err
+
+
 # ----------------------------------------------------------------------------- info, train-demo
 
 

@@ -1,7 +1,9 @@
-"""The command line: ``minidecnn demo | explain | info | train-demo``.
+"""The command line: ``minidecnn demo | explain | info | train-demo | check``.
 
 Installed as the ``minidecnn`` console script; ``python -m minidecnn`` runs the same
-:func:`main`. Every command has ``--help`` with examples.
+:func:`main`. Every command has ``--help`` with examples. ``check`` is the classroom autograder of
+:mod:`minidecnn.exercises`; its arguments go to :func:`minidecnn.exercises.main`
+unchanged (exit status 0 passed, 1 wrong answer, 2 unusable input).
 
 Errors a person can act on (a missing image, an unreadable model file, a target out
 of range, an unknown layer or method, a bad option) print one line, starting with
@@ -33,6 +35,7 @@ examples:
   minidecnn explain cat.jpg --vgg16 vgg16_weights_tf_dim_ordering_tf_kernels.h5
   minidecnn info model.keras                 layers, shapes and parameters
   minidecnn train-demo --out my.weights.h5   train the demo model again
+  minidecnn check maxpool my_pool.py         grade a classroom exercise
 
 Run 'minidecnn COMMAND --help' for the options of a command.
 """
@@ -243,6 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="also save the weights before training and after every epoch",
     )
     train.set_defaults(run=_run_train_demo)
+
+    # Listed here for the help; main() hands everything after 'check' to the grader,
+    # which has its own arguments and --help.
+    sub.add_parser(
+        "check",
+        help="grade a classroom exercise (see 'minidecnn check --help')",
+        add_help=False,
+    )
     return parser
 
 
@@ -343,6 +354,11 @@ def main(argv=None) -> int:
         0 on success; 2 for errors the user can fix (one-line message on stderr);
         130 when interrupted.
     """
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    if argv[:1] == ["check"]:
+        from ..exercises import main as check_main
+
+        return check_main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -359,6 +375,9 @@ def main(argv=None) -> int:
         if not message.startswith("minidecnn"):
             message = f"{prog}: error: {message}"
         print(message, file=sys.stderr)
+    except BrokenPipeError:  # 'minidecnn info | head': the reader left; stop quietly
+        sys.stdout = open(os.devnull, "w")  # stdout is flushed again at exit
+        return 0
     except OSError as exc:  # a file we were asked to write or read: permissions, full disk
         where = f" {exc.filename!r}" if exc.filename else ""
         print(
