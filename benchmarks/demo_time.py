@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,10 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SINGLE_BLAS = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
-def run_demo(cache_dir: str, out_dir: str, extra_env: dict) -> float:
-    """Seconds for one ``python -m minidecnn demo`` in a new process."""
+def run_demo(cache_dir: str, out_dir: str, extra_env: dict) -> tuple[float, float]:
+    """Wall and processor seconds (user + system, all threads) of one demo process."""
     env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir, **extra_env}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "minidecnn", "demo", "--out", out_dir],
@@ -44,9 +46,11 @@ def run_demo(cache_dir: str, out_dir: str, extra_env: dict) -> float:
         env=env,
     )
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"minidecnn demo failed ({done.returncode}):\n{done.stderr}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def main(argv=None) -> int:
@@ -66,12 +70,14 @@ def main(argv=None) -> int:
             for name, extra in variants.items():
                 cache = tempfile.mkdtemp(dir=tmp, prefix="numba-cache-")
                 out = os.path.join(tmp, f"out-{r}")
-                cold = run_demo(cache, out, extra)
-                warm = run_demo(cache, out, extra)
-                times[(name, "cold")].append(cold)
-                times[(name, "warm")].append(warm)
+                cold, cold_cpu = run_demo(cache, out, extra)
+                warm, warm_cpu = run_demo(cache, out, extra)
+                times[(name, "cold")].append((cold, cold_cpu))
+                times[(name, "warm")].append((warm, warm_cpu))
                 print(
-                    f"run {r + 1} {name:>14}: cold {cold:6.1f} s, warm {warm:6.1f} s", flush=True
+                    f"run {r + 1} {name:>14}: cold {cold:6.1f} s (cpu {cold_cpu:5.1f} s), "
+                    f"warm {warm:6.1f} s (cpu {warm_cpu:5.1f} s)",
+                    flush=True,
                 )
     load_after = os.getloadavg()
     print()
@@ -80,11 +86,15 @@ def main(argv=None) -> int:
         f"{', '.join(f'{v:.1f}' for v in load_before)}, after "
         f"{', '.join(f'{v:.1f}' for v in load_after)}"
     )
-    print(f"{'variant':>14}  {'cold median':>12}  {'warm median':>12}  (targets 60 s, 10 s)")
+    print("medians, wall time (processor time in brackets); targets: cold 60 s, warm 10 s")
+    print(f"{'variant':>14}  {'cold':>18}  {'warm':>18}")
     for name in variants:
-        cold = statistics.median(times[(name, "cold")])
-        warm = statistics.median(times[(name, "warm")])
-        print(f"{name:>14}  {cold:10.1f} s  {warm:10.1f} s")
+        row = []
+        for kind in ("cold", "warm"):
+            wall = statistics.median(t for t, _ in times[(name, kind)])
+            cpu = statistics.median(c for _, c in times[(name, kind)])
+            row.append(f"{wall:6.1f} s ({cpu:5.1f} s)")
+        print(f"{name:>14}  {row[0]:>18}  {row[1]:>18}")
     return 0
 
 
