@@ -192,6 +192,23 @@ def test_depthwise_by_hand_channel_order():
     np.testing.assert_array_equal(y.ravel(), [3, 6, 50, 100])
 
 
+def test_separable_by_hand():
+    """Depthwise 2x2 sums (weights 1 and 0.5) give 10 and 50; the pointwise step adds
+    them with weights 1 and 2, plus the bias 1: 10 + 100 + 1."""
+    sep = SeparableConv2D(1, 2)
+    sep.build((2, 2, 2))
+    sep.params["depthwise_W"][:, :, 0, 0] = 1.0
+    sep.params["depthwise_W"][:, :, 1, 0] = 0.5
+    sep.params["pointwise_W"][0, 0, :, 0] = [1.0, 2.0]
+    sep.params["b"][:] = 1.0
+    x = np.stack([[[1, 2], [3, 4]], [[10, 20], [30, 40]]], axis=-1)[None].astype(np.float32)
+    np.testing.assert_array_equal(sep.forward(x).ravel(), [111.0])
+    dx = sep.backward(np.ones((1, 1, 1, 1), np.float32))
+    np.testing.assert_array_equal(dx[0, :, :, 0], np.full((2, 2), 1.0))  # 1 * 1
+    np.testing.assert_array_equal(dx[0, :, :, 1], np.full((2, 2), 1.0))  # 0.5 * 2
+    np.testing.assert_array_equal(sep.grads["pointwise_W"].ravel(), [10.0, 50.0])
+
+
 @pytest.mark.parametrize(("shape", "kernel", "strides", "padding"), GEOMETRIES[:3])
 def test_separable_is_depthwise_then_pointwise(shape, kernel, strides, padding):
     rng = np.random.default_rng(7)

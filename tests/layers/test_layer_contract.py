@@ -4,9 +4,11 @@ import re
 
 import numpy as np
 import pytest
+from layer_helpers import distinct
 
 import minidecnn.layers as L
 from minidecnn.errors import DTypeError, NotFiniteError, ShapeError
+from minidecnn.gradcheck import check_layer
 
 # one small instance of every layer, with an input shape it accepts (merge layers: a list)
 LAYERS = {
@@ -141,8 +143,10 @@ def test_get_config_rebuilds_the_same_layer(name):
 
 
 def test_default_names_follow_keras():
-    a, b = L.MaxPool2D(), L.MaxPool2D()
-    assert a.name.startswith("max_pool2d") and b.name != a.name
+    a, b = L.MaxPool2D(), L.MaxPooling2D()
+    assert a.name.startswith("max_pooling2d") and b.name.startswith("max_pooling2d_")
+    assert L.GlobalAvgPool2D().name.startswith("global_average_pooling2d")
+    assert L.ReLU().name.startswith("re_lu")
     assert L.BatchNormalization().name.startswith("batch_normalization")
     with pytest.raises(
         ValueError,
@@ -184,3 +188,22 @@ def test_layer_input_errors_name_the_layer(name):
         ),
     ):
         layer.forward(x[0])
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_adjointness_of_every_linear_layer(name):
+    """<f(x) - f(0), y> = <x, f^T(y)> to 1e-10 in float64 for every layer that is linear
+    (or affine, or linear once its switches/masks are fixed: ReLU, max-pooling)."""
+    layer, x = make(name)
+    if isinstance(x, list):
+        x = [distinct(np.random.default_rng(k), a.shape) for k, a in enumerate(x)]
+    else:
+        x = distinct(np.random.default_rng(0), x.shape)  # no ties: switches well defined
+    layer.forward(x)
+    kind = layer.linearity
+    report = check_layer(layer, x, verbose=False)
+    adjoint = [c for c in report.checks if c.name.startswith("adjoint")]
+    if kind == "nonlinear":
+        assert name in {"Sigmoid", "Tanh", "Softmax"} and not adjoint
+        return
+    assert len(adjoint) == 1 and adjoint[0].error < 1e-10, str(report)
