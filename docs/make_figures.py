@@ -17,6 +17,7 @@ Every figure is a function ``fig_<name>(ctx) -> matplotlib.figure.Figure``, list
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ class Context:
     x: np.ndarray  # test images (N, 32, 32, 3)
     y: np.ndarray
     names: tuple
+    probs: np.ndarray  # the model's predicted probabilities, (N, 10)
 
     @property
     def n_samples(self) -> int:
@@ -75,8 +77,8 @@ def make_context(quick: bool, weights=None) -> Context:
             f"{demo_weights_path()}; train them with 'minidecnn train-demo' (or "
             "'python -m minidecnn.demo_model --out FILE') and pass --weights FILE."
         )
-    x, y, names = demo_data(200 if quick else 600, "test")
-    return Context(quick, model, trained, x, y, names)
+    x, y, names = demo_data(100 if quick else 600, "test")
+    return Context(quick, model, trained, x, y, names, model.predict(x))
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -90,7 +92,9 @@ def _grid_axes(ax, a, fmt="{:g}", cmap="Greys", vmin=None, vmax=None, fontsize=9
     for (r, c), v in np.ndenumerate(a):
         dark = hi > lo and (v - lo) / (hi - lo) > 0.6
         colour = colours[r][c] if colours is not None else ("white" if dark else "black")
-        ax.text(c, r, fmt.format(v + 0.0), ha="center", va="center", fontsize=fontsize, color=colour)
+        ax.text(
+            c, r, fmt.format(v + 0.0), ha="center", va="center", fontsize=fontsize, color=colour
+        )
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -110,7 +114,7 @@ def _box(ax, top, left, h, w, colour, lw=2.5, inset=0.0):
 
 def _first_correct(ctx, classes, k=1):
     """Indices of test images of the given classes (correctly predicted when trained)."""
-    pred = ctx.model.predict(ctx.x).argmax(axis=1)
+    pred = ctx.probs.argmax(axis=1)
     chosen = []
     for c in classes:
         ok = np.flatnonzero((ctx.y == c) & ((pred == c) | (not ctx.trained)))
@@ -143,7 +147,9 @@ def fig_im2col(ctx) -> Figure:
     ax.set_yticklabels([f"({i},{j})" for i in range(3) for j in range(3)], fontsize=7)
     ax.set_xticks(range(4))
     ax.set_xticklabels(["u0v0", "u0v1", "u1v0", "u1v1"], fontsize=7)
-    ax.set_title("im2col(x): one row per window\n(9 x 4) -> y = cols @ W.reshape(4, F)", fontsize=9)
+    ax.set_title(
+        "im2col(x): one row per window\n(9 x 4) -> y = cols @ W.reshape(4, F)", fontsize=9
+    )
     ax = fig.add_subplot(grid[2])
     _grid_axes(ax, cover, fmt="{:.0f}", cmap="Blues", vmin=0, vmax=6)
     ax.set_title("col2im(ones): windows covering each pixel\n(overlaps ADD in col2im)", fontsize=9)
@@ -166,14 +172,27 @@ def fig_padding(ctx) -> Figure:
         ax.imshow(row, cmap="Greys", vmin=-0.6, vmax=1.6, aspect="equal")
         for c in range(cells):
             label = "0" if (c < before or c >= before + H) else f"x{c - before}"
-            ax.text(c, 0, label, ha="center", va="center", fontsize=8,
-                    color="#999999" if label == "0" else "white")  # fmt: skip
+            ax.text(
+                c,
+                0,
+                label,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="#999999" if label == "0" else "white",
+            )
         for i in range(out):
             start = i * s
             colour = COLOURS[i % len(COLOURS)]
             ax.add_patch(
-                Rectangle((start - 0.45, -0.45 + 0.08 * (i % 2)), K - 0.1, 0.9 - 0.16 * (i % 2),
-                          fill=False, edgecolor=colour, linewidth=2)  # fmt: skip
+                Rectangle(
+                    (start - 0.45, -0.45 + 0.08 * (i % 2)),
+                    K - 0.1,
+                    0.9 - 0.16 * (i % 2),
+                    fill=False,
+                    edgecolor=colour,
+                    linewidth=2,
+                )
             )
         ax.set_xlim(-0.6, 8.6)
         ax.set_ylim(0.6, -0.6)
@@ -191,7 +210,9 @@ def fig_padding(ctx) -> Figure:
             fontsize=8,
             transform=ax.transAxes,
         )
-    fig.suptitle("'same' padding (TensorFlow): the extra zero goes after (bottom/right)", fontsize=10)
+    fig.suptitle(
+        "'same' padding (TensorFlow): the extra zero goes after (bottom/right)", fontsize=10
+    )
     return fig
 
 
@@ -215,8 +236,11 @@ def fig_switches(ctx) -> Figure:
             colour = COLOURS[i * 3 + j]
             _box(ax, 2 * i, 2 * j, 2, 2, colour, lw=1.5, inset=0.04)
             h, w = divmod(int(s[0, i, j, 0]), 6)
-            ax.add_patch(Rectangle((w - 0.42, h - 0.42), 0.84, 0.84, fill=False,
-                                   edgecolor=colour, linewidth=3))  # fmt: skip
+            ax.add_patch(
+                Rectangle(
+                    (w - 0.42, h - 0.42), 0.84, 0.84, fill=False, edgecolor=colour, linewidth=3
+                )
+            )
     ax.set_title("x (4x6): 2x2 windows, stride 2\nthe winner of each window is boxed", fontsize=9)
     ax = fig.add_subplot(grid[1])
     _grid_axes(ax, y[0, :, :, 0], fmt="{:.0f}", cmap="Greys", vmin=-4, vmax=14)
@@ -290,21 +314,28 @@ def fig_methods(ctx) -> Figure:
     m = ctx.model
     steps = 8 if ctx.quick else 32
     columns = [
-        ("gradient\nmax_c |.|",
-         explain.normalize_percentile(explain.channel_max_abs(explain.gradient(m, x, classes)))),
-        ("SmoothGrad\n(n=50, 15 %)",
-         explain.normalize_percentile(explain.channel_max_abs(
-             explain.smoothgrad(m, x, classes, n_samples=ctx.n_samples, seed=0)))),
+        (
+            "gradient\nmax_c |.|",
+            explain.normalize_percentile(explain.channel_max_abs(explain.gradient(m, x, classes))),
+        ),
+        (
+            "SmoothGrad\n(n=50, 15 %)",
+            explain.normalize_percentile(
+                explain.channel_max_abs(
+                    explain.smoothgrad(m, x, classes, n_samples=ctx.n_samples, seed=0)
+                )
+            ),
+        ),
         ("DeconvNet", explain.normalize_minmax(explain.deconvnet(m, x, classes))),
         ("guided backprop", explain.normalize_minmax(explain.guided_backprop(m, x, classes))),
-        ("gradient x input",
-         explain.normalize_diverging(explain.gradient_x_input(m, x, classes))),
-        ("integrated grad.\n(black baseline)",
-         explain.normalize_diverging(
-             explain.integrated_gradients(m, x, classes, steps=steps))),
+        ("gradient x input", explain.normalize_diverging(explain.gradient_x_input(m, x, classes))),
+        (
+            "integrated grad.\n(black baseline)",
+            explain.normalize_diverging(explain.integrated_gradients(m, x, classes, steps=steps)),
+        ),
         ("Grad-CAM\n(conv3)", None),
         ("occlusion\n(8x8 grey patch)", None),
-    ]  # fmt: skip
+    ]
     cam = explain.grad_cam(m, x, classes)
     occ = explain.occlusion(m, x, classes, patch=8, stride=4, fill=0.5)
     fig = Figure(figsize=(1.45 * (len(columns) + 1), 1.55 * len(x) + 0.6), layout="constrained")
@@ -334,8 +365,9 @@ def fig_methods(ctx) -> Figure:
             if r == 0:
                 ax.set_title(title, fontsize=8)
     state = "" if ctx.trained else " (UNTRAINED: quick mode)"
-    fig.suptitle(f"The methods on the demo model, each explaining the true class{state}",
-                 fontsize=10)  # fmt: skip
+    fig.suptitle(
+        f"The methods on the demo model, each explaining the true class{state}", fontsize=10
+    )
     return fig
 
 
@@ -369,7 +401,7 @@ def fig_softmax_vs_logit(ctx) -> Figure:
     """The gradient of the logit against the gradient of the probability, from an uncertain
     prediction to a saturated one."""
     model = ctx.model
-    probs = model.predict(ctx.x)
+    probs = ctx.probs
     p_max = probs.max(axis=1)
     order = np.argsort(p_max)
     picks = [order[0], order[np.searchsorted(p_max[order], 0.99)], order[-1]]
@@ -396,8 +428,9 @@ def fig_softmax_vs_logit(ctx) -> Figure:
                 pic = explain.normalize_percentile(explain.channel_max_abs(a)[None])[0]
                 ax.imshow(pic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             ax.set_title(title, fontsize=8)
-    fig.suptitle("Logit vs softmax probability: the probability's map shrinks as p_c -> 1",
-                 fontsize=10)  # fmt: skip
+    fig.suptitle(
+        "Logit vs softmax probability: the probability's map shrinks as p_c -> 1", fontsize=10
+    )
     return fig
 
 
@@ -432,12 +465,15 @@ def fig_percentile(ctx) -> Figure:
 def fig_trace(ctx) -> Figure:
     idx = _first_correct(ctx, [4])
     t = explain.trace(ctx.model, ctx.x[idx[0]], int(ctx.y[idx[0]]))
-    return plot.plot_trace(t, title=f"One '{ctx.names[int(ctx.y[idx[0]])]}': the three rules, "
-                                    f"layer by layer")  # fmt: skip
+    return plot.plot_trace(
+        t, title=f"One '{ctx.names[int(ctx.y[idx[0]])]}': the three rules, layer by layer"
+    )
 
 
 def fig_zeiler_fergus(ctx) -> Figure:
-    channels = [8, 2, 23, 16] if not ctx.quick else [8]
+    # picked by looking at the top-4 of all 32 channels of the shipped model: vertical,
+    # horizontal and diagonal stripes, corners (a retrained model needs a new pick)
+    channels = [8, 2, 23, 24] if not ctx.quick else [8]
     tops = explain.top_projections(
         ctx.model, ctx.x, "pool2", channels, k=9, batch_size=100, progress=False
     )
@@ -490,10 +526,21 @@ def main(argv=None) -> list[Path]:
     for name in args.only or FIGURES:
         fig = FIGURES[name](ctx)
         path = out / f"{name}.png"
-        fig.savefig(os.fspath(path), dpi=60 if args.quick else DPI, bbox_inches="tight")
+        save_small(fig, path, dpi=60 if args.quick else DPI)
         written.append(path)
-        print(f"wrote {path}")
+        print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
     return written
+
+
+def save_small(fig: Figure, path: Path, dpi: int) -> None:
+    """Save as a 256-colour PNG: a third of the size of matplotlib's RGBA, the same look."""
+    from PIL import Image  # matplotlib's own dependency
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    image = Image.open(buffer).convert("RGB")
+    image = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    image.save(os.fspath(path), optimize=True)
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ def load_student_module(path, functions) -> object:
     sys.modules[name] = module  # dataclasses and pickling look modules up here
     try:
         exec(code, module.__dict__)  # the student's own code, as `python file.py` would run it
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in a student's file is a bug there
         raise Unusable(
             f"{path.name} raised {type(exc).__name__} while loading: {exc} "
             f"({student_line(exc, path)}). Expected a file that only defines functions; "
@@ -223,7 +223,7 @@ class Grader:
             self.unfinished.add(function)
             message = f"{function} is not written yet (it still raises Unfinished)."
             self.results.append(CaseResult(function, "any", False, message, unfinished=True))
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             self.fail(
                 function,
                 case,

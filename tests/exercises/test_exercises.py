@@ -386,6 +386,16 @@ def test_error_while_loading(tmp_path):
     assert 'if __name__ == "__main__":' in report.error
 
 
+def test_exit_calls_in_a_students_file_are_caught(tmp_path):
+    report = grade(tmp_path, "relu_rules", "import sys\n\nsys.exit(3)\n")
+    assert report.status == 2
+    assert "raised SystemExit while loading" in report.error
+    src = mutate(solution("relu_rules"), "return np.maximum(z, 0)", "raise SystemExit(1)")
+    report = grade(tmp_path, "relu_rules", src)
+    assert report.status == 1
+    assert "relu_forward raised SystemExit" in str(report)
+
+
 def test_not_text(tmp_path):
     path = tmp_path / "binary.py"
     path.write_bytes(b"\xff\xfe\x00\x81")
