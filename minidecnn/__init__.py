@@ -12,7 +12,7 @@ are built on top, from first principles.
 (1, 6, 6, 2)
 """
 
-from . import errors, explain, gradcheck, keras, kernels, layers, zoo
+from . import data, errors, explain, gradcheck, keras, kernels, layers, train, zoo
 from .errors import MinidecnnError
 from .graph import Input, Tensor
 from .keras import load_keras, save_keras
@@ -26,6 +26,7 @@ __all__ = [
     "Model",
     "Sequential",
     "Tensor",
+    "data",
     "errors",
     "explain",
     "gradcheck",
@@ -34,5 +35,6 @@ __all__ = [
     "layers",
     "load_keras",
     "save_keras",
+    "train",
     "zoo",
 ]

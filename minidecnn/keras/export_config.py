@@ -28,7 +28,8 @@ from .layout import keras_class_name, keras_layer_order
 _FUNCTIONAL_MODULE = "keras.src.models.functional"  # where Keras 3 itself says it lives
 
 
-def _dtype_policy(layer):
+def _dtype_policy():
+    """Keras computes in float32 whatever minidecnn's dtype; the weights file keeps ours."""
     return {
         "module": "keras",
         "class_name": "DTypePolicy",
@@ -162,7 +163,7 @@ def layer_entry(layer) -> dict:
     config = {
         "name": layer.name,
         "trainable": bool(getattr(layer, "trainable", True)),
-        "dtype": _dtype_policy(layer),
+        "dtype": _dtype_policy(),
         **_layer_args(layer),
     }
     if layer.multi_input:
@@ -250,7 +251,7 @@ def model_config(model: Model) -> dict:
             "config": {
                 "name": model.name,
                 "trainable": True,
-                "dtype": _dtype_policy(model),
+                "dtype": _dtype_policy(),
                 "layers": layers,
                 "build_input_shape": shape,
             },

@@ -117,25 +117,25 @@ def _vgg(arch, weights, include_top, input_shape, pooling, classes, activation, 
         x = GlobalMaxPool2D(name="global_max_pooling2d")(x)
     model = Model(inputs, x, name=arch)
     if weights is not None:
-        _load(model, arch, weights, include_top, shape)
+        _load(model, arch, weights, include_top)
     return model
 
 
-def _load(model, arch, path, include_top, shape):
+def _load(model, arch, path, include_top):
     try:
         model.load_weights(path)
     except ModelFileError as exc:
         notop = os.fspath(path).endswith("_notop.h5")
-        hint = ""
         if include_top and notop:
             hint = " This is a '_notop' file: build the model with include_top=False."
-        elif not include_top and not notop:
-            hint = f" With include_top=False use '{_FILES[arch]}_notop.h5'."
-        elif include_top and shape[:2] != (224, 224):
+        elif include_top:
             hint = (
-                " The published top layers (fc1) expect input_shape=(224, 224, 3); use "
-                "include_top=False for other sizes."
+                " With include_top=True the file needs fc1, fc2 and predictions (the "
+                "published file expects input_shape=(224, 224, 3)); for a file without "
+                "them build the model with include_top=False."
             )
+        else:
+            hint = f" With include_top=False use '{_FILES[arch]}_notop.h5'."
         raise ModelFileError(f"{exc}{hint}") from exc
 
 

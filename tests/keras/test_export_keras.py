@@ -52,7 +52,17 @@ def assert_close(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(np.abs(b).max()))
 
 
-@pytest.mark.slow  # ~20 s on the JAX backend: Keras compiles every op type on first use
+@pytest.fixture(scope="module")
+def sequential_in_keras(tmp_path_factory):
+    """The all-layers Sequential, saved once and loaded by Keras (loading costs seconds)."""
+    keras = optional_import("keras")
+    model = randomize(sequential_all_layers(), seed=12)
+    path = tmp_path_factory.mktemp("seq") / "m.keras"
+    model.save(path)
+    return model, keras.saving.load_model(path)
+
+
+@pytest.mark.slow  # ~15 s on the JAX backend: Keras compiles every op type on first use
 @pytest.mark.parametrize("kind", BUILDERS)
 def test_keras_loads_the_archive_and_predicts_the_same(tmp_path, kind):
     keras = optional_import("keras")
@@ -67,11 +77,9 @@ def test_keras_loads_the_archive_and_predicts_the_same(tmp_path, kind):
     assert_same_tree(h5_tree(tmp_path / "ours.weights.h5"), h5_tree(tmp_path / "keras.weights.h5"))
 
 
-def test_every_intermediate_output_matches(tmp_path):
+def test_every_intermediate_output_matches(sequential_in_keras):
     keras = optional_import("keras")
-    model = randomize(sequential_all_layers(), seed=12)
-    model.save(tmp_path / "m.keras")
-    km = keras.saving.load_model(tmp_path / "m.keras")
+    model, km = sequential_in_keras
     probe = keras.Model(km.inputs, [layer.output for layer in km.layers])
     x = inputs_for(model, seed=13)
     model.forward(x)
@@ -79,12 +87,9 @@ def test_every_intermediate_output_matches(tmp_path):
         assert_close(model.activations[layer.name], theirs)
 
 
-def test_keras_config_holds_our_arguments(tmp_path):
+def test_keras_config_holds_our_arguments(sequential_in_keras):
     """Every argument we write is one Keras knows, and Keras reads back the same value."""
-    keras = optional_import("keras")
-    model = sequential_all_layers()
-    model.save(tmp_path / "m.keras")
-    km = keras.saving.load_model(tmp_path / "m.keras")
+    model, km = sequential_in_keras
     ours = model_config(model)["config"]["layers"][1:]
     for entry, layer in zip(ours, km.layers, strict=True):
         assert type(layer).__name__ == entry["class_name"]
