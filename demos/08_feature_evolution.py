@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -147,9 +148,9 @@ def main(argv=None) -> int:
         if not paths:
             print(f"08_feature_evolution: no epoch_*.weights.h5 files in {args.checkpoints!r}. "
                   f"Write them with: python -m minidecnn.demo_model --out demo.weights.h5 "
-                  f"--checkpoint-dir {args.checkpoints}")  # fmt: skip
+                  f"--checkpoint-dir {args.checkpoints}", file=sys.stderr)  # fmt: skip
             return 2
-        data, _, _ = demo_data(300, "train")
+        data, _, _ = demo_data(60 if args.quick else 300, "train")
         final = load_checkpoint(paths[-1])
         what = "the shipped model's full training recipe"
     else:
