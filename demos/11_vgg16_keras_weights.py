@@ -29,7 +29,7 @@ What it teaches
 
     Time: each map costs one forward and one backward pass through VGG16, a few
     seconds each on a laptop's two cores; the defaults (top 3 classes, 8
-    SmoothGrad samples) need about 25 passes. ``--top 5 --samples 50`` is the
+    SmoothGrad samples) need about 20 passes. ``--top 5 --samples 50`` is the
     tutorial's full figure and takes several minutes.
 
 Papers
