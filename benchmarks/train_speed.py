@@ -2,8 +2,8 @@
 
 One step is forward (training mode) + fused softmax cross-entropy + backward with
 parameter gradients + an Adam update, on the demo architecture
-(``minidecnn.demo_model.build_demo_model``: 32x32x3 input, three conv-ReLU-pool
-blocks, two dense layers).
+(``minidecnn.demo_model.build_demo_model``: 32x32x3 input rescaled to [-1, 1], three
+conv-ReLU-pool blocks, two dense layers).
 
 Every configuration runs in its own subprocess (thread counts are fixed when NumPy
 and Numba start), the configurations take turns round after round, and each round
@@ -79,6 +79,7 @@ def measure_keras(batch, steps):
     model = keras.Sequential(
         [
             keras.Input((32, 32, 3)),
+            layers.Rescaling(2.0, -1.0),
             layers.Conv2D(32, 5, padding="same"),
             layers.ReLU(),
             layers.MaxPooling2D(2),
@@ -118,11 +119,9 @@ def _worker(kind, batch, steps):
 
 
 def _keras_available():
-    try:
-        import keras  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("keras") is not None
 
 
 def main():
@@ -138,7 +137,11 @@ def main():
 
     configs = dict(CONFIGS)
     if _keras_available():
-        configs["keras-jax"] = {"KERAS_BACKEND": "jax"}
+        configs["keras-jax"] = {
+            "KERAS_BACKEND": "jax",
+            "TF_ENABLE_ONEDNN_OPTS": "0",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
     results = {name: [] for name in configs}
     for _ in range(args.rounds):
         for name, env in configs.items():

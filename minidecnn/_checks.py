@@ -67,29 +67,51 @@ def check_finite(x: np.ndarray, where: str, what: str = "input") -> None:
 def check_shape(x: np.ndarray, expected: tuple, where: str, what: str = "input") -> None:
     """Check ``x.shape == (N, *expected)``; ``None`` in ``expected`` matches any size.
 
-    Recognises two common mistakes and says how to fix them: a single example
-    without the batch axis, and a channels-first array for a channels-last model.
+    Recognises the common mistakes and says how to fix them: a single example
+    without the batch axis, grayscale images without the channel axis, a
+    channels-first array for a channels-last model, and a wrong channel count.
+
+    Examples
+    --------
+    >>> check_shape(np.zeros((28, 28, 1)), (28, 28, 1), "Model 'm'")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    minidecnn.errors.ShapeError: Model 'm': wrong input shape. ... pass x[None].
     """
     expected = tuple(expected)
     want = "(N, " + ", ".join("?" if d is None else str(d) for d in expected) + ")"
-    if x.ndim == len(expected) + 1 and all(
-        e is None or e == s for e, s in zip(expected, x.shape[1:])
-    ):
+
+    def fits(shape):
+        return len(shape) == len(expected) and all(
+            e is None or e == s for e, s in zip(expected, shape)
+        )
+
+    if x.ndim == len(expected) + 1 and fits(x.shape[1:]):
         return
+    c = expected[-1]
     hint = ""
-    if x.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, x.shape)):
+    if fits(x.shape):
         hint = " This looks like one example without the batch axis: pass x[None]."
+    elif c == 1 and x.ndim == len(expected) and fits((*x.shape[1:], 1)):
+        hint = " This looks like a batch without the channel axis: pass x[..., None]."
+    elif c == 1 and fits((*x.shape, 1)):
+        hint = (
+            " This looks like one image without batch and channel axes: pass x[None, ..., None]."
+        )
     elif x.ndim == len(expected) + 1 and len(expected) == 3:
-        c = expected[-1]
         if c is not None and x.shape[1] == c and x.shape[-1] != c:
             hint = (
                 " This looks like a channels-first (N, C, H, W) array; minidecnn is "
                 "channels-last (NHWC): pass x.transpose(0, 2, 3, 1)."
             )
         elif c is not None and x.shape[-1] != c:
-            hint = f" The channel axis (last) must have {c} entries."
-    elif x.ndim < len(expected) + 1:
-        hint = f" The array has {x.ndim} axes; the model needs {len(expected) + 1}."
+            hint = f" The last axis holds the channels: {c} expected, {x.shape[-1]} received."
+            if c == 3 and x.shape[-1] == 1:
+                hint += " For grayscale images pass np.repeat(x, 3, axis=-1)."
+            elif c == 3 and x.shape[-1] == 4:
+                hint += " For RGBA images drop the alpha channel: x[..., :3]."
+    elif x.ndim != len(expected) + 1:
+        hint = f" The array has {x.ndim} axes; {len(expected) + 1} are expected."
     raise ShapeError(
         f"{where}: wrong {what} shape. Expected {want}, received {tuple(x.shape)}.{hint}"
     )

@@ -343,7 +343,8 @@ class Model(Layer):
         stop : str, optional
             Node key: return the signal arriving at this node's output (summed over the
             layers it feeds) instead of the signal at the inputs, and skip the nodes
-            below it. Grad-CAM uses it for the gradient at a convolution's output.
+            below it (their ``grads`` are left untouched). Grad-CAM uses it for the
+            gradient at a convolution's output.
 
         Returns
         -------
@@ -381,7 +382,9 @@ class Model(Layer):
                 signals[t.id] = g if t.id not in signals else signals[t.id] + g
         for leaf, grads in shared.items():
             leaf.grads = grads
-        if want_grads:  # layers above `start` do not depend on it: zero, not stale, gradients
+        if want_grads and stop_node is None:
+            # layers above `start` do not affect it: zero, not stale, gradients. (With `stop`
+            # the layers below it were not visited at all, so their grads are left alone.)
             for leaf in self.leaf_layers():
                 if leaf not in reached:
                     leaf.grads = {k: np.zeros_like(v) for k, v in leaf.params.items()}

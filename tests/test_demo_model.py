@@ -72,7 +72,7 @@ def test_missing_weights_file(tmp_path):
 
 def test_train_demo_is_seeded_and_writes_a_loadable_file(tmp_path):
     """A shortened recipe run twice gives bit-identical weights; the file and checkpoints load."""
-    kwargs = {"n_train": 128, "epochs": 1, "n_val": 32, "n_test": 64, "verbose": 0}
+    kwargs = {"n_train": 64, "epochs": 1, "n_val": 16, "n_test": 32, "verbose": 0}
     first = train_demo(tmp_path / "a.weights.h5", checkpoint_dir=tmp_path / "ckpt", **kwargs)
     second = train_demo(None, **kwargs)
     for a, b in zip(params(first.model), params(second.model)):

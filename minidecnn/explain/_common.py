@@ -101,9 +101,19 @@ def reverse_pass(model, top, rows, rule: str, stop: str | None = None) -> np.nda
     return model.backward(dout, rule=rule, start=top.node, param_grads=False, stop=stop)
 
 
+def fresh_forward(model, xb) -> None:
+    """Forward a new batch after dropping the previous batch's caches.
+
+    Without the clear, each layer would keep the last batch's cache until its own turn
+    comes, so a batched method would briefly hold two batches of activations.
+    """
+    model.clear_cache()
+    model.forward(xb)
+
+
 def forward_and_reverse(model, xb, top, rows, rule: str) -> np.ndarray:
     """Forward the batch ``xb`` (row ``b`` belongs to image ``rows[b]``) and reverse it."""
-    model.forward(xb)
+    fresh_forward(model, xb)
     return reverse_pass(model, top, rows, rule)
 
 

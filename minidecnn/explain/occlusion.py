@@ -20,7 +20,13 @@ import numbers
 import numpy as np
 
 from ..errors import TargetError
-from ._common import auto_batch_size, check_batch_size, check_model_and_input, chunks
+from ._common import (
+    auto_batch_size,
+    check_batch_size,
+    check_model_and_input,
+    chunks,
+    fresh_forward,
+)
 from .explanation import Explanation
 from .recipes import make_info
 from .targets import resolve_target
@@ -141,7 +147,7 @@ def occlusion(
         for b, kk in enumerate(k):
             i, j = windows[kk]
             xb[b, i : i + ph, j : j + pw] = fill_img[i : i + ph, j : j + pw]
-        model.forward(xb)
+        fresh_forward(model, xb)
         grid[owner, k] = f_x[owner] - top.score(model.activations[top.node], owner)
 
     total = np.zeros((N, H, W))

@@ -284,6 +284,15 @@ def innvestigate_call(method: str, target: dict, params: dict, shape=None) -> st
     )
 
 
+def _fmt(values) -> str:
+    vals = [float(f"{v:.6g}") for v in values[:6]]
+    return (
+        str(vals[0])
+        if len(values) == 1
+        else str(vals)[:-1] + (", ...]" if len(values) > 6 else "]")
+    )
+
+
 def render_card(info: dict, shape, dtype) -> str:
     """The text of ``Explanation.describe()``."""
     lines = [f"{info.get('title', info.get('method', '?'))} -- {info.get('reference', '')}"]
@@ -307,6 +316,14 @@ def render_card(info: dict, shape, dtype) -> str:
         field("parameters", ", ".join(f"{k}={v}" for k, v in params.items()))
     if "sigma" in info:
         field("sigma", info["sigma_text"])
+    if "completeness" in info:
+        c = info["completeness"]
+        worst = max(c["relative_error"]) if c["relative_error"] else 0.0
+        field(
+            "completeness",
+            f"sum(map) = {_fmt(c['sum_ig'])} vs F(x) - F(x') = "
+            f"{_fmt(c['f_x_minus_f_baseline'])} (worst relative gap {worst:.2g})",
+        )
     field("output", f"raw map of shape {tuple(shape)}, {dtype}; {info.get('output', '')}")
     for note in info.get("notes", []):
         field("note", note)

@@ -89,8 +89,8 @@ def load_keras(path, config=None, kernel_convention="auto", data_format=None):
             by_name = {n for n, _ in targets} == file_names
             plan_legacy(plan, kfile.weights, targets, by_name, where, labels="quiet")
         else:
-            check_k3_count(kfile.weights, built.model, where)
             plan_k3_spec(plan, kfile.weights, built, where)
+            check_k3_count(kfile.weights, built.model, where)
         plan.commit(plan.read(), swap=True)
     model = built.model
     model.keras_nodes = built.keras_nodes

@@ -546,8 +546,8 @@ def load_weights(model, path, by_name=False, kernel_convention="auto", data_form
         elif by_name:
             plan_k3_by_name(plan, kfile.weights, model, where)
         else:
-            check_k3_count(kfile.weights, model, where)
             plan_k3_model(plan, kfile.weights, model, where)
+            check_k3_count(kfile.weights, model, where)  # slots the model did not use
         plan.commit(plan.read(), swap=True)
     return model
 

@@ -225,31 +225,23 @@ def _window_range(pos, pad, K, s, n_out):  # pragma: no cover - numba
     return first, last
 
 
-#: channels per parallel task in :func:`route_switches` (16 float32 = one cache line)
-_CHANNEL_BLOCK = 16
-
-
 @njit(parallel=True, cache=True)
 def route_switches(dout, switches, H, W):  # pragma: no cover - numba
     """Fast twin of :func:`route_switches_naive`.
 
-    Parallel over (image, block of channels): two tasks never touch the same cell
-    of ``dx``, and within a task the signals are added in window order, as in the
-    naive scatter, so overlapping windows that share a winner round alike.
+    Parallel over the images of the batch: two images never share a cell of ``dx``,
+    and within an image the signals are added in window order, as in the naive
+    scatter, so overlapping windows that share a winner round alike. The switch
+    ``h*W + w`` indexes ``dx`` seen as ``(N, H*W, C)`` directly.
     """
     N, H_out, W_out, C = dout.shape
-    dx = np.zeros((N, H, W, C), dtype=dout.dtype)
-    n_blocks = (C + _CHANNEL_BLOCK - 1) // _CHANNEL_BLOCK
-    for t in prange(N * n_blocks):
-        n = t // n_blocks
-        c0 = (t % n_blocks) * _CHANNEL_BLOCK
-        c1 = min(c0 + _CHANNEL_BLOCK, C)
+    dx = np.zeros((N, H * W, C), dtype=dout.dtype)
+    for n in prange(N):
         for i in range(H_out):
             for j in range(W_out):
-                for c in range(c0, c1):
-                    s = switches[n, i, j, c]
-                    dx[n, s // W, s % W, c] += dout[n, i, j, c]
-    return dx
+                for c in range(C):
+                    dx[n, switches[n, i, j, c], c] += dout[n, i, j, c]
+    return dx.reshape(N, H, W, C)
 
 
 @njit(parallel=True, cache=True)

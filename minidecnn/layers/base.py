@@ -38,6 +38,7 @@ import re
 import numpy as np
 
 from .._checks import as_float_array, check_finite, check_shape
+from ..errors import ShapeError
 from ..graph import Node, Tensor
 
 RULES = ("gradient", "deconvnet", "guided")
@@ -91,6 +92,9 @@ class Layer(abc.ABC):
     linearity = "nonlinear"
     #: True for layers that take a list of tensors (Add, Concatenate)
     multi_input = False
+    #: Keras' class name when ours is a shorter alias (MaxPool2D is Keras' MaxPooling2D),
+    #: so that default names match Keras' ("max_pooling2d")
+    keras_class: str | None = None
 
     def __init__(self, name: str | None = None, seed=None):
         if name is not None and (not isinstance(name, str) or not name):
@@ -98,7 +102,7 @@ class Layer(abc.ABC):
                 f"{type(self).__name__}: invalid name. Expected a non-empty string, "
                 f"received name={name!r}."
             )
-        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.name = name or unique_name(snake_case(self.keras_class or type(self).__name__))
         self.seed = seed  # drawn from when the layer builds; None means fresh entropy
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -119,8 +123,9 @@ class Layer(abc.ABC):
         self.output_shape = self.compute_output_shape(input_shape)
         self.input_shape = input_shape
         self.init_params(input_shape, np.random.default_rng(self.seed if seed is None else seed))
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.built = True
+        self.astype(self.dtype)  # a layer converted before it was built keeps that dtype
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
     def init_params(self, input_shape, rng: np.random.Generator) -> None:
         """Fill ``self.params`` (and ``self.buffers``) with fresh values. Layers with
@@ -257,7 +262,7 @@ class Layer(abc.ABC):
             )
         dout = as_float_array(dout, self._where, "dout")
         if dout.shape != tuple(expected_shape):
-            raise ValueError(
+            raise ShapeError(
                 f"{self._where}: wrong dout shape. Expected {tuple(expected_shape)} (the shape "
                 f"of the last forward's output), received {dout.shape}."
             )
@@ -271,8 +276,6 @@ class Layer(abc.ABC):
         return (n, *self.output_shape)
 
     def _rank_error(self, x, what):
-        from ..errors import ShapeError
-
         return ShapeError(
             f"{self._where}: wrong {what} rank. Expected a batch (N, ...), received an "
             f"array of shape {x.shape}."

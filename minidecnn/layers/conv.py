@@ -21,11 +21,12 @@ from ..kernels import col2im, im2col
 from ..kernels.geometry import PADDINGS, as_pair, window_geometry
 from .base import Layer
 
-#: Target size in bytes of one block of the im2col matrix. A few MB fit in the
-#: last-level cache of current processors, so the GEMM reads what im2col has just
-#: written from cache instead of main memory; much smaller blocks make GEMMs too
-#: thin to run at full speed.
-COLS_BLOCK_BYTES = 4 * 2**20
+#: Target size in bytes of one block of the im2col matrix. Blocks of this size are
+#: reused from the allocator's pool (no fresh pages to fault in, unlike one 115 MB
+#: matrix) and mostly stay in the last-level cache between im2col and the GEMM.
+#: Much smaller blocks make the GEMMs thin, which multi-threaded BLAS runs badly
+#: (each GEMM ends in a barrier across its threads).
+COLS_BLOCK_BYTES = 16 * 2**20
 
 
 def glorot_uniform(shape, fan_in, fan_out, rng):

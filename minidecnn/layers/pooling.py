@@ -82,6 +82,8 @@ class MaxPool2D(_Pool2D):
     array([5., 0., 0., 0.], dtype=float32)
     """
 
+    keras_class = "MaxPooling2D"
+
     linearity = "piecewise_linear"
     cache_slots = ("x_shape", "switches")
 
@@ -133,6 +135,8 @@ class AvgPool2D(_Pool2D):
     >>> AvgPool2D((1, 2), padding="same").forward(row)[0, 0, :, 0]
     array([1.5, 4. ])
     """
+
+    keras_class = "AveragePooling2D"
 
     linearity = "linear"
     cache_slots = ("x_shape",)
@@ -191,6 +195,8 @@ class GlobalAvgPool2D(_GlobalPool):
     array([1., 1., 1., 1.])
     """
 
+    keras_class = "GlobalAveragePooling2D"
+
     linearity = "linear"
     cache_slots = ("x_shape",)
 
@@ -223,6 +229,8 @@ class GlobalMaxPool2D(_GlobalPool):
     >>> gmp.backward(np.array([[4.0]])).ravel()      # the first 6 wins the tie
     array([0., 4., 0., 0.])
     """
+
+    keras_class = "GlobalMaxPooling2D"
 
     linearity = "piecewise_linear"
     cache_slots = ("x_shape", "switches")

@@ -191,9 +191,12 @@ def fit(
     x, y = _check_data(model, x, y, "training")
     if validation_data is not None:
         if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+            what = type(validation_data).__name__
+            if isinstance(validation_data, tuple | list):
+                what += f" of length {len(validation_data)}"
             raise ValueError(
                 f"fit: invalid validation_data. Expected a tuple (x_val, y_val), received "
-                f"a {type(validation_data).__name__}."
+                f"a {what}."
             )
         _check_data(model, *validation_data, "validation")
     history = History()

@@ -75,8 +75,18 @@ def test_layer_count_mismatch_is_refused_and_model_unchanged(keras_files):  # no
     before = model.get_weights()
     with pytest.raises(ModelFileError, match=r"layer count mismatch. The model has 5 layers"):
         model.load_weights(fx["paths"]["legacy_weights"])
-    with pytest.raises(ModelFileError, match=r"layer count mismatch. The model has 5 layers"):
+    with pytest.raises(ModelFileError, match=r"'layers/dense_1/vars/0' of layer 'extra' does"):
         model.load_weights(fx["paths"]["weights_h5"])
+    convs_only = mdc.Sequential(
+        [
+            mdc.Input((10, 9, 2)),
+            L.Conv2D(4, 3, padding="same", name="sc"),
+            L.MaxPool2D(2),
+            L.Conv2D(5, (2, 3), strides=(2, 1), name="sc2"),
+        ]
+    )
+    with pytest.raises(ModelFileError, match=r"layer count mismatch. The model has 2 layers"):
+        convs_only.load_weights(fx["paths"]["weights_h5"])
     after = model.get_weights()
     assert all(np.array_equal(before[k][p], after[k][p]) for k in before for p in before[k])
 

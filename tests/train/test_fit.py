@@ -215,7 +215,10 @@ def test_progress_bar(capsys):
         (
             {"validation_data": (np.zeros((2, 8, 8, 1), np.float32),)},
             ValueError,
-            "fit: invalid validation_data. Expected a tuple (x_val, y_val), received a tuple.",
+            (
+                "fit: invalid validation_data. Expected a tuple (x_val, y_val), "
+                "received a tuple of length 1."
+            ),
         ),
         (
             {"validation_data": (np.zeros((2, 8, 8, 1), np.float32), np.zeros(3, int))},
