@@ -8,11 +8,12 @@ What it teaches
     what nearby inputs agree on. Two sweeps on the demo model (red: the shape's
     outline):
 
-    * noise level ``s`` from 0 (the plain gradient) to 50 %, with ``n = 50``: the
-      triangle's map gathers into one blob on the shape from about 15 %, the
-      cross's speckle blurs; at 50 % the map starts to spread past the shape. On
-      this small network the plain gradient is already fairly smooth, so the
-      change is gentler than on the paper's ImageNet models;
+    * noise level ``s`` from 0 (the plain gradient) to 50 %, with ``n = 50``: as
+      ``s`` grows the speckle between the shape's edges fades and the edges the
+      network uses stand out; at 50 % the noise swamps the image and the map
+      blurs. On this small network the plain gradient is already fairly clean,
+      so the change is gentler than on the paper's ImageNet models (see demo 11
+      for VGG16);
     * sample size ``n`` from 1 to 100 at ``s = 15 %`` (the triangle): one noisy
       gradient is just another rough map; by ``n`` of 25-50 the map settles (its
       correlation with the ``n = 100`` map is printed).
@@ -21,11 +22,11 @@ What it teaches
     *uniform* noise on [0, 1), mean 0.5, std 0.29 -- whatever the input's range.
     On its VGG16 input (range about 276 after the caffe preprocessing) that is
     0.1 % of the range: no smoothing at all, the map stays the plain gradient.
-    Reproduced here exactly, on this model's [0, 1] input, by scaling the same
-    noise by 1/255 (an input in 0..255); and the same line on the [0, 1] input
-    as it is, where the noise is as large as the image and every copy is
-    brightened by 0.5 on average (a bias no average removes). Correct: zero-mean
-    Gaussian with ``sigma`` tied to the input range.
+    Reproduced here at the same relative size on this model's [0, 1] input,
+    by scaling the same noise by 1/255 (as on an input in 0..255); and the same
+    line on the [0, 1] input as it is, where the noise is as large as the
+    image and every copy is brightened by 0.5 on average (a bias no average
+    removes). Correct: zero-mean Gaussian with ``sigma`` tied to the input range.
 
 Paper
     D. Smilkov, N. Thorat, B. Kim, F. Viegas, M. Wattenberg. SmoothGrad: removing
