@@ -17,7 +17,9 @@ What it teaches
     class looks like that of the predicted one (rank correlation about 0.9,
     printed), while the gradient of the least likely class is closer to the
     *negative* of the predicted class's (evidence for one class is evidence
-    against the other). Demo 10 measures this properly.
+    against the other; the figure shows magnitudes, so the two gradient maps
+    look alike there, but their signs are opposite). Demo 10 measures this
+    properly.
 
     ``trace.png`` follows one backward pass layer by layer (the three rules are
     identical above the first ReLU and part ways below it), and ``units.png``

@@ -11,8 +11,8 @@ What it teaches
         unoccluded image -- it drops where the square hides what drives it;
     (c) that feature map's strongest activation projected to pixels (DeconvNet);
     (d) the probability of the correct class -- it falls where the square hides
-        enough of the shape to change the network's mind (the left part of the
-        triangle, the right half of the circle), not where it covers background;
+        enough of the shape to change the network's mind (a corner of the
+        triangle, half of the circle), not where it covers background;
     (d') the logit of the correct class: the softmax saturates near 1, so the
         probability stays flat until the decision flips, while the logit shows
         the gradual picture -- it is lowest where the square covers the shape;
