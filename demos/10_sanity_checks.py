@@ -9,11 +9,11 @@ What it teaches
        conv2, conv1), and compare each map with the trained model's map (Spearman
        rank correlation of the absolute values, mean over test images). The
        gradient, Gradient x Input and Grad-CAM change as soon as the top layer is
-       random (their correlation drops to about 0.5-0.6) and keep changing --
-       they pass. Guided Backprop (about 0.9) and the DeconvNet keep drawing the
-       same edges until the convolutions themselves are random: they are nearly
-       blind to the upper layers, so they cannot be explaining what those layers
-       learned.
+       random (their correlation drops to about 0.6 or less, Grad-CAM's much
+       lower) and keep changing -- they pass. Guided Backprop (about 0.9) and
+       the DeconvNet keep drawing the same edges until the convolutions
+       themselves are random: they are nearly blind to the upper layers, so they
+       cannot be explaining what those layers learned.
     2. Class sensitivity (Nie et al.). Explain every one of the ten classes for
        the same image. The gradient's ten maps differ (evidence for a square is
        not evidence for a circle); Guided Backprop's and the DeconvNet's ten maps
