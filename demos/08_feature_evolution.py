@@ -11,7 +11,7 @@ What it teaches
     finish in well under a minute: the demo architecture (``build_demo_model``,
     starting from its seeded random weights) trained on the five *texture*
     classes of the shapes data set (stripes in three orientations,
-    checkerboards, dots), 240 images, four short epochs, with a
+    checkerboards, dots), 400 images, four short epochs, with a
     ``ModelCheckpoint`` callback that writes a Keras ``.weights.h5`` file before
     training and after every epoch. Then, for four feature maps of relu1 and of
     relu3, it finds the strongest activation over the training images at every
@@ -23,7 +23,7 @@ What it teaches
     two colours; the relu3 ones go through blurry blobs before they become
     stripe and checkerboard detectors, and the image that holds their maximum
     (red when it changes) keeps jumping while they settle -- the paper's
-    "sudden jumps". (The full recipe, below, trains 50 times longer.)
+    "sudden jumps". (The full recipe, below, trains 30 times longer.)
 
     With ``--checkpoints DIR`` the figure is drawn instead from the checkpoints
     of the full training recipe of the shipped model (all ten classes), which
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
         final = load_checkpoint(paths[-1])
         what = "the shipped model's full training recipe"
     else:
-        n_train, epochs = (48, 1) if args.quick else (240, 4)
+        n_train, epochs = (48, 1) if args.quick else (400, 4)
         data, history, paths, final = train_with_checkpoints(
             out / "checkpoints", n_train, epochs, verbose=0 if args.quick else 1
         )
