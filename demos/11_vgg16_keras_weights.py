@@ -10,7 +10,8 @@ What it teaches
     Grace Hopper's portrait (or ``--image``):
 
     * the five most likely ImageNet classes (Keras' ``decode_predictions``
-      labels, shipped with minidecnn) -- expect "military uniform" on top;
+      labels, shipped with minidecnn); ImageNet classifiers usually answer
+      "military uniform" for this portrait;
     * for each of the top ``--top`` classes: the gradient (Simonyan), Guided
       Backprop (Springenberg) and the DeconvNet (Zeiler & Fergus), all taken at
       the class *logit* as Simonyan et al. do (the tutorial differentiated the
