@@ -20,8 +20,9 @@ What it teaches
       range (the tutorial's ``np.random.random`` noise was 0.1 % of it, see
       demo 04), next to the plain gradient;
     * DeconvNet projections of the single strongest activation of block3, block4
-      and block5 (Zeiler & Fergus's procedure): deeper units see larger parts of
-      the image, the face, the cap, the medals.
+      and block5 (Zeiler & Fergus's procedure), cropped to the unit's receptive
+      field next to the image patch under it: deeper units see larger parts of
+      the image.
 
     The weights file is not shipped (528 MB) and nothing is downloaded: pass the
     path of a copy you have. Without one, the script prints where to get it and
@@ -177,25 +178,37 @@ def figure_smoothgrad(model, x, image, c, label, n, tag, save):
 
 
 def figure_layers(model, x, image, layers, tag, save):
-    """DeconvNet projection of the strongest activation of each layer, with its box."""
+    """Per layer: its strongest activation projected alone, cropped to its receptive field.
+
+    Top row: the input with each unit's receptive field drawn in, then the
+    projections, cropped to the field; bottom row: the image patches under them.
+    """
     from matplotlib.patches import Rectangle
 
-    fig = Figure(figsize=(2.4 * (len(layers) + 1), 2.8), layout="constrained")
-    ax = fig.add_subplot(1, len(layers) + 1, 1)
-    ax.imshow(image.astype(np.uint8))
-    ax.set_title("input", fontsize=9)
-    ax.set_axis_off()
+    colours = ("tab:red", "tab:orange", "tab:cyan", "tab:green")
+    cols = len(layers) + 1
+    fig = Figure(figsize=(2.4 * cols, 5.0), layout="constrained")
+    ax_input = fig.add_subplot(2, cols, 1)
+    ax_input.imshow(image.astype(np.uint8))
+    ax_input.set_title("input and the receptive fields", fontsize=8)
+    ax_input.set_axis_off()
+    fig.add_subplot(2, cols, cols + 1).set_axis_off()
     for k, layer in enumerate(layers):
         proj = explain.deconvnet(model, x, target=None, layer=layer)  # the strongest unit
         a = model.activations[layer][0]  # from the forward pass deconvnet just made
         h, w, c = np.unravel_index(int(a.argmax()), a.shape)
         box = explain.receptive_field(model, layer, (int(h), int(w), int(c)))
-        ax = fig.add_subplot(1, len(layers) + 1, k + 2)
-        ax.imshow(signed_rgb(proj[0][..., ::-1]))
-        ax.add_patch(Rectangle((box.left - 0.5, box.top - 0.5), box.width, box.height,
-                               fill=False, ec="tab:red", lw=1))  # fmt: skip
-        ax.set_title(f"{layer}\nchannel {c}, receptive field {box.height}x{box.width}",
-                     fontsize=8)  # fmt: skip
+        colour = colours[k % len(colours)]
+        ax_input.add_patch(Rectangle((box.left - 0.5, box.top - 0.5), box.width, box.height,
+                                     fill=False, ec=colour, lw=1.2))  # fmt: skip
+        ax = fig.add_subplot(2, cols, k + 2)
+        ax.imshow(signed_rgb(box.crop(proj[0])[..., ::-1]))  # BGR -> RGB for display
+        ax.set_title(f"{layer}, channel {c}\nprojection ({box.height}x{box.width} field)",
+                     fontsize=8, color=colour)  # fmt: skip
+        ax.set_axis_off()
+        ax = fig.add_subplot(2, cols, cols + k + 2)
+        ax.imshow(box.crop(image).astype(np.uint8))
+        ax.set_title("image patch", fontsize=8)
         ax.set_axis_off()
     fig.suptitle(f"VGG16{tag}: the strongest activation of a layer, projected alone "
                  "(Zeiler & Fergus)", fontsize=10)  # fmt: skip
