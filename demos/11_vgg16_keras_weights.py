@@ -27,7 +27,8 @@ What it teaches
     The weights file is not shipped (528 MB) and nothing is downloaded: pass the
     path of a copy you have. Without one, the script prints where to get it and
     exits. ``--random-weights`` runs the same code on seeded random weights (the
-    pictures then mean nothing; it shows that the pipeline works).
+    maps then show only what demo 10 shows -- the image recovered by the
+    backward rules, no decision; it checks that the pipeline works).
 
     Time: each map costs one forward and one backward pass through VGG16 at
     224x224, about 1.5 s on two cores; the defaults (top 3 classes, 8 SmoothGrad
