@@ -223,6 +223,8 @@ class Model(Layer):
 
     def _check_model_inputs(self, x) -> list[np.ndarray]:
         where = f"Model '{self.name}'"
+        if self._multi_in and len(self.inputs) == 1 and not isinstance(x, list | tuple):
+            x = [x]  # Model([inp], out), e.g. Model(model.inputs, ...): one array is fine
         if self._multi_in:
             if not isinstance(x, list | tuple) or len(x) != len(self.inputs):
                 raise ValueError(

@@ -352,3 +352,11 @@ def test_multi_input_multi_output_model():
     ):
         model.forward(xs)
         model.backward(np.ones((2, 2)))
+
+
+def test_a_one_element_input_list_accepts_a_bare_array():
+    """``Model(model.inputs, ...)`` passes a list of one input; one array still works."""
+    inp = Input((3,), name="only")
+    model = Model([inp], Dense(2, seed=0, name="d")(inp))
+    x = np.ones((4, 3), np.float32)
+    np.testing.assert_array_equal(model.forward(x), model.forward([x]))

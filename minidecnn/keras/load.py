@@ -94,6 +94,7 @@ def load_keras(path, config=None, kernel_convention="auto", data_format=None):
         plan.commit(plan.read(), swap=True)
     model = built.model
     model.keras_nodes = built.keras_nodes
+    model._keras_built = built  # lets load_weights pair a Keras-written file by the config
     return model
 
 

@@ -546,10 +546,37 @@ def load_weights(model, path, by_name=False, kernel_convention="auto", data_form
         elif by_name:
             plan_k3_by_name(plan, kfile.weights, model, where)
         else:
-            plan_k3_model(plan, kfile.weights, model, where)
-            check_k3_count(kfile.weights, model, where)  # slots the model did not use
+            plan = _plan_k3_positional(kfile, model, kernel_convention, data_format, where)
         plan.commit(plan.read(), swap=True)
     return model
+
+
+def _plan_k3_positional(kfile, model, kernel_convention, data_format, where):
+    """Pair a Keras 3 file's slots with ``model``'s layers by class and order.
+
+    A file written from ``model`` itself (minidecnn's writer: every split activation is
+    a layer of its own) follows :func:`~minidecnn.keras.layout.weight_slots`. A model
+    that :func:`~minidecnn.keras.load_keras` built from a Keras file may also receive a
+    file written by Keras for the original architecture, where the activations are
+    fused; in a branching graph Keras' order of those layers can differ from ours, so
+    that file is paired through the configuration the model was built from. The
+    layouts are tried in that order and the first that fits the file wins.
+    """
+    built = getattr(model, "_keras_built", None)
+    attempts = []
+    if built is not None and built.model is model:
+        attempts.append(lambda plan: plan_k3_spec(plan, kfile.weights, built, where))
+    attempts.append(lambda plan: plan_k3_model(plan, kfile.weights, model, where))
+    first_error = None
+    for attempt in attempts:
+        plan = make_plan(kfile, kernel_convention, data_format, where)
+        try:
+            attempt(plan)
+            check_k3_count(kfile.weights, model, where)  # slots the model did not use
+            return plan
+        except ModelFileError as exc:
+            first_error = first_error or exc
+    raise first_error
 
 
 def _has_weights(layer) -> bool:

@@ -255,3 +255,34 @@ def test_sequential_config_without_input_layer_uses_build_input_shape(keras_file
     model = mdc.load_keras(fx["paths"]["weights_h5"], config=config)
     assert model.input_shape == (6, 5, 2)
     _predict_matches(model, fx)
+
+
+def test_keras_weights_into_a_loaded_branching_model_pair_by_its_config(tmp_path):
+    """Keras orders the layers of a branching graph by depth; splitting a branch's fused
+    activations into their own layers changes that order in our graph, so a Keras-written
+    ``.weights.h5`` must be paired through the configuration the model was loaded from
+    (and a file our own writer made from the loaded model must still load too)."""
+    from conftest import optional_import
+
+    keras = optional_import("keras")
+    inp = keras.Input((8, 8, 3))
+    a = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="a1")(inp)
+    a = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="a2")(a)
+    b = keras.layers.Conv2D(4, 3, padding="same", name="b1")(inp)
+    b = keras.layers.Conv2D(4, 3, padding="same", name="b2")(b)
+    b = keras.layers.Conv2D(4, 3, padding="same", name="b3")(b)
+    out = keras.layers.Conv2D(2, 1, name="head")(keras.layers.Add()([a, b]))
+    km = keras.Model(inp, out)
+    km.save(tmp_path / "m.keras")
+    rng = np.random.default_rng(0)
+    for w in km.weights:
+        w.assign(0.3 * rng.standard_normal(w.shape).astype("float32"))
+    km.save_weights(tmp_path / "other.weights.h5")
+    x = rng.standard_normal((2, 8, 8, 3)).astype("float32")
+
+    model = mdc.load_keras(tmp_path / "m.keras").load_weights(tmp_path / "other.weights.h5")
+    assert_close(model.forward(x), np.asarray(km.predict(x, verbose=0)), "prediction")
+
+    model.save_weights(tmp_path / "ours.weights.h5")
+    again = mdc.load_keras(tmp_path / "m.keras").load_weights(tmp_path / "ours.weights.h5")
+    np.testing.assert_array_equal(again.forward(x), model.forward(x))
