@@ -508,7 +508,7 @@ def training_benchmark(args, workdir: Path, np):
 
 def memory_figures(args, weights: Path, batch: int, sigma: float) -> dict:
     common = ["--weights", str(weights), "--n-samples", str(args.n_samples)]
-    common += ["--batch", str(batch), "--sigma", repr(sigma)]
+    common += ["--sg-batch", str(batch), "--sigma", repr(sigma)]
     return {
         engine: child(["--child", "memory", "--engine", engine, *common])
         for engine in ("minidecnn", "pytorch")
@@ -639,7 +639,7 @@ def main() -> None:
     if args.child == "first-map":
         return child_first_map()
     if args.child == "memory":
-        return child_memory(args.engine, args.weights, args.n_samples, args.batch, args.sigma)
+        return child_memory(args.engine, args.weights, args.n_samples, args.sg_batch, args.sigma)
 
     # Captum announces every hook it sets and every input it marks as requiring grad
     warnings.filterwarnings("ignore", category=UserWarning, module=r"captum\.")
