@@ -287,13 +287,21 @@ class Conv2D(_Windowed):
         N, H, W, C = x.shape
         F = self.filters
         W_mat = self.params["W"].reshape(KH * KW * C, F)
-        dx = np.zeros(x.shape, np.result_type(dout, W_mat))
         dW = np.zeros_like(W_mat) if param_grads else None
         row_bytes = W_out * KH * KW * C * x.itemsize
-        for block in row_blocks(x.shape, geom, row_bytes):
+        blocks = list(row_blocks(x.shape, geom, row_bytes))
+        # Blocks of whole images fill disjoint parts of dx, so each is stored as it is;
+        # bands of one image overlap by the window's halo rows, so their parts add.
+        whole = all(block[1] == slice(0, H_out) for block in blocks)
+        dx = (np.empty if whole else np.zeros)(x.shape, np.result_type(dout, W_mat))
+        for block in blocks:
             images, rows, in_rows, _ = block
             D = dout[images, rows].reshape(-1, F)
-            dx[images, in_rows] += band_col2im(D @ W_mat.T, block, x.shape, geom)
+            part = band_col2im(D @ W_mat.T, block, x.shape, geom)
+            if whole:
+                dx[images] = part
+            else:
+                dx[images, in_rows] += part
             if param_grads:
                 dW += band_im2col(x, block, geom).T @ D
         if param_grads:
