@@ -34,7 +34,7 @@ filter figure shows is what training put there: edges, bars and corners.
 ``python -m minidecnn.demo_model --out FILE`` (or ``minidecnn train-demo``) to
 train it again from the same seeds. It gives the same weights bit for bit with the
 same versions of minidecnn, NumPy and Numba (thread settings do not matter), and
-takes about two minutes on two cores with single-threaded NumPy and Numba::
+takes about a minute on two cores (47 s with single-threaded NumPy and Numba)::
 
     NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
         python -m minidecnn.demo_model --out demo_shapes.weights.h5
