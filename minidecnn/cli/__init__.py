@@ -43,7 +43,7 @@ Run 'minidecnn COMMAND --help' for the options of a command.
 _DEMO_EPILOG = """\
 examples:
   minidecnn demo                           write the figures to ./minidecnn-demo
-  minidecnn demo --out /tmp/pictures       somewhere else
+  minidecnn demo --out ../pictures        somewhere else
   minidecnn demo --weights my.weights.h5   with your own run of 'minidecnn train-demo'
 
 Nothing is trained or downloaded: the demo model ships inside the package. Open

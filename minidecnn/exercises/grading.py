@@ -107,7 +107,7 @@ class ExerciseReport:
             bad = [r for r in mine if not r.passed]
             if any(r.unfinished for r in mine):
                 lines.append(
-                    f"  [TODO] {fn}: not written yet (replace its `raise Unfinished(...)` line "
+                    f"  [todo] {fn}: not written yet (replace its `raise Unfinished(...)` line "
                     f"with your code)"
                 )
                 continue

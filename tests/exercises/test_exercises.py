@@ -47,7 +47,7 @@ def test_the_skeleton_is_graded_as_not_written_yet(exercise):
     for fn in EXERCISES[exercise].functions:
         if exercise == "conv_backward" and fn == "im2col":
             continue
-        assert f"[TODO] {fn}: not written yet" in text
+        assert f"[todo] {fn}: not written yet" in text
 
 
 def test_skeletons_state_task_shapes_and_equations():
