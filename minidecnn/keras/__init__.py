@@ -42,8 +42,14 @@ How Keras layers become minidecnn layers
   (``{"block1_conv1": "block1_conv1_relu", ...}``).
 * ``channels_first`` models are converted to NHWC as a whole: the model takes
   ``(N, H, W, C)`` input, BatchNormalization/Concatenate/Softmax axes are moved,
-  and Flatten keeps Keras' order (Keras >= 2.1.6 flattens channels_first tensors
-  in ``(H, W, C)`` order too), so the predictions match.
+  and Flatten keeps Keras' order: ``data_format="channels_first"`` flattens in
+  ``(H, W, C)`` order like ours; without ``data_format`` (Keras 1, Keras <= 2.1.5)
+  or with ``"channels_last"`` Keras flattens ``(C, H, W)``, and the rows of the
+  Dense after it are permuted at load, so the predictions match.
+* Keras 1 configurations (``Convolution2D``, ``nb_filter``, ``border_mode``,
+  ``dim_ordering``, ``Merge``...) are renamed into Keras 2 terms first
+  (:mod:`minidecnn.keras.keras1`); ``dim_ordering="th"`` kernels stored
+  ``(F, C, KH, KW)`` are converted.
 * Weights: ``kernel`` -> ``W``, ``bias`` -> ``b``; SeparableConv2D
   ``depthwise_W``, ``pointwise_W``, ``b``; BatchNormalization ``gamma``, ``beta``
   and buffers ``moving_mean``, ``moving_variance``. Kept in float32.

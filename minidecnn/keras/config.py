@@ -1,6 +1,7 @@
 """Reading a Keras model configuration (any dialect) into one neutral description.
 
-Keras has written model configurations in several dialects (Keras 2 lists of
+Keras has written model configurations in several dialects (Keras 1 class and
+argument names, rewritten by :mod:`minidecnn.keras.keras1`; Keras 2 lists of
 ``[name, node_index, tensor_index, kwargs]``, Keras 3 ``{"args", "kwargs"}`` calls
 with ``__keras_tensor__`` records, Sequential configs as a bare list, a dict with
 ``layers``, with or without an ``InputLayer``...). This module turns each of them
@@ -18,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ModelFileError
+from .keras1 import upgrade_entry
 
 MODEL_CLASSES = ("Functional", "Model", "Sequential")
 #: top-level packages of built-in Keras objects (Keras 3, tf-keras, tf.keras)
@@ -192,6 +194,7 @@ def _entries(layers, where):
         if not isinstance(entry.get("config"), dict):
             _fail(where, f"layer entry {entry.get('class_name')!r} has no 'config' object")
         _check_builtin(entry, where, "layer")
+        entry = upgrade_entry(entry, where)  # Keras 1 names -> Keras 2 (keras1.py)
         name = _name_of(entry)
         if not isinstance(name, str) or not name:
             _fail(where, f"a {entry['class_name']} layer has no name")

@@ -272,11 +272,8 @@ def _global_pool(cls_name, cls):
 def flatten(cfg, name, ctx, rank):
     _check_options(ctx, name, "Flatten", cfg, {"data_format"})
     fmt = cfg.get("data_format")
-    if ctx.channels_first and rank == 4 and fmt == "channels_last":
-        raise refuse(
-            ctx, name, "Flatten", "data_format='channels_last' on a channels_first tensor",
-            "it flattens in (C, H, W) order; give the Flatten data_format='channels_first'",
-        )  # fmt: skip
+    # channels_first model, data_format None or "channels_last": Keras flattens in
+    # (C, H, W) order, and the loader permutes the next Dense's rows (chw_flatten_dense)
     if not ctx.channels_first and fmt == "channels_first" and rank == 4:
         raise refuse(ctx, name, "Flatten", "data_format='channels_first' in an NHWC model")
     return Conversion([L.Flatten(name=name)])
@@ -377,8 +374,6 @@ ALIASES = {
     "MaxPool2D": "MaxPooling2D",
     "GlobalAvgPool2D": "GlobalAveragePooling2D",
     "GlobalMaxPool2D": "GlobalMaxPooling2D",
-    "Convolution2D": None,  # Keras 1 names: refused with a pointer below
-    "Merge": None,
 }
 
 
@@ -391,13 +386,6 @@ def convert_layer(spec, ctx: Context, rank: int) -> Conversion:
         Unknown class, Lambda/custom layers, or an unsupported option.
     """
     cls = ALIASES.get(spec.class_name, spec.class_name)
-    if spec.class_name in ("Convolution2D", "Merge"):
-        raise UnsupportedLayerError(
-            f"{ctx.where}: layer {spec.name!r} has the Keras 1 class {spec.class_name!r}. "
-            f"Expected a configuration written by Keras 2 or 3 (supported classes: "
-            f"{supported_list()}). Keras 1 model configurations are not read; load the "
-            f"weights into a model built with minidecnn instead (model.load_weights)."
-        )
     if cls == "Lambda":
         raise UnsupportedLayerError(
             f"{ctx.where}: layer {spec.name!r} is a Lambda layer, whose computation is Python "

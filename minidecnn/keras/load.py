@@ -5,10 +5,17 @@ from __future__ import annotations
 import os
 
 from ..errors import ModelFileError
-from . import files
+from . import files, keras1
 from .build import build_model, channels_first_model
 from .config import parse_model
-from .weights import check_k3_count, check_options, make_plan, plan_k3_spec, plan_legacy
+from .weights import (
+    check_k3_count,
+    check_options,
+    make_plan,
+    plan_k3_spec,
+    plan_legacy,
+    set_flatten_shapes,
+)
 
 
 def load_keras(path, config=None, kernel_convention="auto", data_format=None):
@@ -66,19 +73,16 @@ def load_keras(path, config=None, kernel_convention="auto", data_format=None):
                 f"model.to_json(), or a .keras archive's config.json); or build the model "
                 f"with minidecnn and call model.load_weights(path)."
             )
-        if kfile.keras_version and kfile.keras_version.startswith("1") and config is None:
-            raise ModelFileError(
-                f"{where}: the model was saved by Keras {kfile.keras_version}, whose model "
-                f"configuration minidecnn does not read. Expected a file from Keras 2 or 3; "
-                f"build the model with minidecnn and call model.load_weights(path)."
-            )
         spec = parse_model(cfg, where)
-        built = build_model(spec, where, channels_first_model(spec, where))
+        channels_first = channels_first_model(spec, where)
+        built = build_model(spec, where, channels_first)
+        if keras1.uses_th(cfg) and data_format is None:
+            data_format = "channels_first"  # Keras 1 'th': kernels stored (F, C, KH, KW)
+        if any(keras1.is_keras1(e) for e in _entries(cfg)):
+            keras1.check_batchnorm_version(cfg, kfile.keras_version, where)
         plan = make_plan(kfile, kernel_convention, data_format, where)
-        if plan.keras1_cf:
-            from .weights import flatten_inputs
-
-            plan.flatten_shapes = flatten_inputs(built.model)
+        built.model._keras_chw_flattens = _chw_flattens(spec) if channels_first else set()
+        set_flatten_shapes(plan, built.model, where)
         if kfile.family in (files.LEGACY_MODEL, files.LEGACY_WEIGHTS):
             targets = [
                 (s.name, _unwrap(built.targets[s.name]))
@@ -116,3 +120,34 @@ def _legacy_weighted(group):
     from .weights import legacy_layers
 
     return [(n, w) for n, w in legacy_layers(group) if w]
+
+
+def _entries(config):
+    """Every layer entry of a raw configuration, nested models included."""
+    if isinstance(config, dict):
+        if "class_name" in config and isinstance(config.get("config"), dict | list):
+            yield config
+        for value in config.values():
+            yield from _entries(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _entries(value)
+
+
+def _chw_flattens(spec) -> set:
+    """Names of the Flatten layers of a channels_first model that flatten in (C, H, W) order.
+
+    Keras 1 and Keras <= 2.1.5 flattened the (N, C, H, W) tensor as it was, and so does
+    a later Flatten with ``data_format="channels_last"``; ``"channels_first"`` flattens
+    in (H, W, C) order, which is what our NHWC Flatten does.
+    """
+    names = set()
+    for layer in spec.layers:
+        if layer.model is not None:
+            names |= _chw_flattens(layer.model)
+        elif layer.class_name == "Flatten" and layer.config.get("data_format") in (
+            None,
+            "channels_last",
+        ):
+            names.add(layer.name)
+    return names

@@ -37,7 +37,7 @@ import h5py
 import numpy as np
 
 from .. import layers as L
-from ..errors import ModelFileError, UnknownNameError
+from ..errors import ModelFileError, UnknownNameError, UnsupportedLayerError
 from ..layers.base import snake_case
 from ..model import Model, Sequential
 from . import files
@@ -80,7 +80,7 @@ class Plan:
         self.flip = kernel_convention == "theano"
         self.keras1_cf = keras1_channels_first
         self.items = []  # (layer, key, dataset, transform)
-        self.flatten_shapes = {}  # Dense layer -> (H, W, C) of the Flatten before it
+        self.flatten_shapes = {}  # Dense -> (H, W, C) of a Flatten the file saw as (C, H, W)
 
     def add_layer(self, layer, named_datasets, label):
         """Pair a plain layer's arrays with its parameters, in order."""
@@ -180,7 +180,7 @@ class Plan:
                 shape = (shape[2], shape[3], shape[1], shape[0])
             if self.flip:  # Theano convolved: flip both spatial axes
                 steps.append(lambda a: a[::-1, ::-1])
-        if self.keras1_cf and isinstance(layer, L.Dense) and key == "W":
+        if isinstance(layer, L.Dense) and key == "W":  # rows of a (C, H, W) Flatten
             hwc = self.flatten_shapes.get(layer)
             if hwc is not None:
                 H, W, C = hwc
@@ -489,6 +489,66 @@ def flatten_inputs(model) -> dict:
     return out
 
 
+def chw_flatten_dense(model, names, where) -> dict:
+    """The Dense layers after the (C, H, W)-order Flattens ``names``, with their (H, W, C).
+
+    A Keras ``channels_first`` model whose Flatten has no ``data_format`` (Keras 1,
+    Keras <= 2.1.5) or ``data_format="channels_last"`` flattens the (N, C, H, W)
+    tensor as it is; our NHWC Flatten gives (H, W, C) order. The two agree once the
+    rows of the Dense that reads the Flatten are permuted, which the weight plan does.
+
+    Raises
+    ------
+    UnsupportedLayerError
+        Such a Flatten feeds anything but one unshared Dense layer, or is an output.
+    """
+    out = {}
+
+    def refuse(flat, what):
+        return UnsupportedLayerError(
+            f"{where}: Flatten {flat.layer.name!r} flattens a channels_first tensor in "
+            f"(C, H, W) order and {what}. Expected it to feed Dense layers only: minidecnn "
+            f"computes in NHWC and reproduces that order by permuting the Dense weights. "
+            f"Give the Flatten data_format='channels_first' in Keras and save again."
+        )
+
+    def scan(m):
+        flat = {
+            n.output.id: n
+            for n in m.nodes
+            if isinstance(n.layer, L.Flatten)
+            and n.layer.name in names
+            and len(n.inputs[0].shape) == 4
+        }
+        for t in m.outputs:
+            if t.id in flat:
+                raise refuse(flat[t.id], "is a model output")
+        for node in m.nodes:
+            if isinstance(node.layer, Model):
+                scan(node.layer)
+            for t in node.inputs:
+                if t.id not in flat:
+                    continue
+                if not isinstance(node.layer, L.Dense):
+                    raise refuse(flat[t.id], f"feeds {type(node.layer).__name__} {node.key!r}")
+                if node.layer in out or node.call_index > 0:
+                    raise refuse(flat[t.id], f"feeds the shared Dense {node.layer.name!r}")
+                out[node.layer] = tuple(flat[t.id].inputs[0].shape[1:])
+
+    scan(model)
+    return out
+
+
+def set_flatten_shapes(plan, model, where) -> None:
+    """Tell ``plan`` which Dense rows to permute: after a Keras (C, H, W) Flatten of a model
+    that :func:`~minidecnn.keras.load_keras` built, or every Flatten for Keras 1 'th' files."""
+    chw = getattr(model, "_keras_chw_flattens", None)
+    if chw:
+        plan.flatten_shapes = chw_flatten_dense(model, chw, where)
+    elif plan.keras1_cf:
+        plan.flatten_shapes = flatten_inputs(model)
+
+
 def load_weights(model, path, by_name=False, kernel_convention="auto", data_format=None):
     """Load a Keras weights file (or a whole-model file's weights) into ``model``.
 
@@ -535,8 +595,7 @@ def load_weights(model, path, by_name=False, kernel_convention="auto", data_form
         )
     with files.guard(where), files.open_keras_file(path) as kfile:
         plan = make_plan(kfile, kernel_convention, data_format, where)
-        if plan.keras1_cf:
-            plan.flatten_shapes = flatten_inputs(model)
+        set_flatten_shapes(plan, model, where)
         if kfile.family in (files.LEGACY_WEIGHTS, files.LEGACY_MODEL):
             targets = [(layer.name, layer) for layer in model.layers if _has_weights(layer)]
             if by_name:
@@ -570,6 +629,7 @@ def _plan_k3_positional(kfile, model, kernel_convention, data_format, where):
     first_error = None
     for attempt in attempts:
         plan = make_plan(kfile, kernel_convention, data_format, where)
+        set_flatten_shapes(plan, model, where)
         try:
             attempt(plan)
             check_k3_count(kfile.weights, model, where)  # slots the model did not use

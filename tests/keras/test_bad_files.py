@@ -139,7 +139,8 @@ def _layer(layers, name):
         ("bn1", {"config.renorm": True}, "uses renorm=True"),
         ("relu", {"config.max_value": 6.0}, "uses max_value=6.0"),
         ("c1", {"config.data_format": "channels_first"}, "the model mixes data formats"),
-        ("c1", {"class_name": "Convolution2D"}, "has the Keras 1 class 'Convolution2D'"),
+        ("c1", {"class_name": "Deconvolution2D"}, "has the Keras 1 class 'Deconvolution2D'"),
+        ("c1", {"config.border_mode": "full"}, "border_mode='full' (only 'valid' and 'same')"),
         (
             "c1",
             {"module": "my_package.layers", "registered_name": "my_package>MyConv"},
