@@ -14,6 +14,8 @@ legacy weights-only ``.h5``            ``save_weights`` (Keras     ``model.load_
 ``.keras`` zip (or unzipped folder)    Keras 3, tf.keras >= 2.12   ``load_keras(path)``
 ``.weights.h5``                        Keras 3 ``save_weights``    ``model.load_weights(path)``
                                                                    ``load_keras(path, config=...)``
+``.weights.json`` + shards             Keras 3 ``save_weights``    as ``.weights.h5``, given the
+                                       with ``max_shard_size``     ``.weights.json`` index
 =====================================  ==========================  =========================
 
 How Keras layers become minidecnn layers

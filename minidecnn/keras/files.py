@@ -12,7 +12,9 @@ Detection order:
    * attribute ``layer_names`` (or ``layer_names0``, ...): legacy weights-only ``.h5``;
    * group ``model_weights``: legacy whole-model ``.h5`` (its config in ``model_config``);
    * attribute ``nb_layers``: the pre-1.0 Keras layout, refused;
-   * group ``layers``, ``vars`` or ``_layer_checkpoint_dependencies``: Keras 3 weights.
+   * group ``layers``, ``vars`` or ``_layer_checkpoint_dependencies``: Keras 3 weights;
+
+4. a ``.json`` file with a ``weight_map``: sharded Keras 3 weights, merged in memory.
 
 Every failure (missing, empty, random bytes, truncated, hostile zip member names)
 raises :class:`~minidecnn.errors.ModelFileError` before anything is built.
@@ -21,6 +23,7 @@ raises :class:`~minidecnn.errors.ModelFileError` before anything is built.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -188,6 +191,8 @@ def open_keras_file(path) -> KerasFile:
         )
     if head.startswith(ZIP_MAGIC):
         return _open_archive_zip(path, where)
+    if head.lstrip().startswith(b"{") and path.endswith(".json"):
+        return _open_sharded(path, where)
     if head != HDF5_MAGIC:
         raise ModelFileError(
             f"{where}: this is not a Keras file. Expected an HDF5 file (.h5, .weights.h5) "
@@ -253,6 +258,81 @@ def _classify_hdf5(h5, path, where, stack) -> KerasFile:
         f"attribute 'layer_names', a group 'model_weights' or a group 'layers', received "
         f"root groups {sorted(h5.keys())[:10]} and attributes {sorted(h5.attrs.keys())[:10]}."
     )
+
+
+def _open_sharded(path, where) -> KerasFile:
+    """Sharded Keras 3 weights (``save_weights(..., max_shard_size=...)``, Keras >= 3.10).
+
+    ``<name>.weights.json`` maps each layer's inner path (``/layers/conv2d/vars``) to
+    the shard file(s) beside it that hold its arrays; every shard has the
+    ``.weights.h5`` layout. The shards are merged, group by group, into one HDF5 file
+    held in memory, which is then read like a single ``.weights.h5``.
+    """
+    if os.path.getsize(path) > MAX_CONFIG_BYTES:
+        raise ModelFileError(f"{where}: the shard index is larger than {MAX_CONFIG_BYTES} bytes.")
+    with open(path, "rb") as f:
+        index = parse_json(f.read().decode("utf-8"), where)
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise ModelFileError(
+            f"{where}: this JSON file is not a Keras shard index. Expected an object with a "
+            f"'weight_map' of inner paths to shard files (written by Keras' "
+            f"save_weights(..., max_shard_size=...)), received keys "
+            f"{sorted(index)[:10] if isinstance(index, dict) else type(index).__name__}."
+        )
+    shards = []
+    for files in weight_map.values():
+        for name in [files] if isinstance(files, str) else files:
+            if (
+                not isinstance(name, str)
+                or os.path.basename(name) != name
+                or name in ("", "..", ".")
+            ):
+                raise ModelFileError(
+                    f"{where}: the shard index names the shard {name!r}. Expected plain file "
+                    f"names of shards beside the index; a path is never followed."
+                )
+            if name not in shards:
+                shards.append(name)
+    folder = os.path.dirname(os.path.abspath(path))
+    stack = contextlib.ExitStack()
+    try:
+        merged = stack.enter_context(h5py.File(io.BytesIO(), "w"))
+        for name in shards:
+            shard_path = os.path.join(folder, name)
+            if not os.path.isfile(shard_path):
+                raise ModelFileError(
+                    f"{where}: the shard {name!r} listed in the index is missing. Expected "
+                    f"every shard next to {os.path.basename(path)}; copy all of them."
+                )
+            with _h5open(shard_path, f"{where} shard {name!r}") as shard:
+                _merge_group(shard, merged, where)
+        kfile = _classify_hdf5(merged, path, where, stack)
+        if kfile.family != KERAS3_WEIGHTS:
+            raise ModelFileError(
+                f"{where}: the shards are not Keras 3 weights. Expected shards with the "
+                f".weights.h5 layout (a group 'layers'), received a {kfile.family} file."
+            )
+        return kfile
+    except BaseException:
+        stack.close()
+        raise
+
+
+def _merge_group(src, dst, where) -> None:
+    """Copy ``src``'s groups, datasets and attributes into ``dst`` (an array may not repeat)."""
+    for key, value in src.attrs.items():
+        dst.attrs[key] = value
+    for key, item in src.items():
+        if isinstance(item, h5py.Dataset):
+            if key in dst:
+                raise ModelFileError(
+                    f"{where}: the array {item.name!r} is in more than one shard. Expected "
+                    f"each array in exactly one shard; the shards do not belong together."
+                )
+            src.copy(item, dst, name=key)
+        elif isinstance(item, h5py.Group):
+            _merge_group(item, dst.require_group(key), where)
 
 
 def check_member_name(name: str, where: str) -> None:

@@ -286,3 +286,70 @@ def test_keras_weights_into_a_loaded_branching_model_pair_by_its_config(tmp_path
     model.save_weights(tmp_path / "ours.weights.h5")
     again = mdc.load_keras(tmp_path / "m.keras").load_weights(tmp_path / "ours.weights.h5")
     np.testing.assert_array_equal(again.forward(x), model.forward(x))
+
+
+# -- sharded Keras 3 weights (save_weights(..., max_shard_size=...), Keras >= 3.10) ---------
+
+
+def _sharded(tmp_path):
+    """A Keras 3 model whose weights Keras writes as two shards and an index."""
+    import warnings
+
+    from conftest import optional_import
+    from kerasrefs import randomize
+
+    K = optional_import("keras")
+    L3 = K.layers
+    model = K.Sequential(
+        [
+            K.Input((8, 8, 3)),
+            L3.Conv2D(4, 3, activation="relu", name="c"),
+            L3.BatchNormalization(name="bn"),
+            L3.Flatten(name="fl"),
+            L3.Dense(300, activation="relu", name="d"),
+            L3.Dense(300, name="e"),
+        ]
+    )
+    randomize(model, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save_weights(tmp_path / "w.weights.h5", max_shard_size=0.0004)  # GB
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype(np.float32)
+    return model, x, np.asarray(model.predict(x, verbose=0))
+
+
+def test_sharded_keras3_weights_load(tmp_path):
+    keras_model, x, pred = _sharded(tmp_path)
+    index = json.loads((tmp_path / "w.weights.json").read_text())
+    assert len({s for files in index["weight_map"].values() for s in files}) == 2
+    model = mdc.load_keras(tmp_path / "w.weights.json", config=keras_model.to_json())
+    assert_close(model.forward(x), pred, "prediction from shards")
+    model.get_layer("e").params["W"][...] = 0
+    model.load_weights(tmp_path / "w.weights.json")
+    assert_close(model.forward(x), pred, "prediction after load_weights from shards")
+
+
+def test_broken_shard_sets_are_refused(tmp_path):
+    keras_model, _, _ = _sharded(tmp_path)
+    config = keras_model.to_json()
+    index_path = tmp_path / "w.weights.json"
+    index = json.loads(index_path.read_text())
+
+    (tmp_path / "w_00001.weights.h5").rename(tmp_path / "moved.h5")
+    with pytest.raises(ModelFileError, match=r"the shard 'w_00001\.weights\.h5' listed in the index"):
+        mdc.load_keras(index_path, config=config)
+
+    hostile = dict(index, weight_map={k: ["../w_00000.weights.h5"] for k in index["weight_map"]})
+    index_path.write_text(json.dumps(hostile))
+    with pytest.raises(ModelFileError, match="a path is never followed"):
+        mdc.load_keras(index_path, config=config)
+
+    index_path.write_text(json.dumps({"metadata": {}}))
+    with pytest.raises(ModelFileError, match="is not a Keras shard index"):
+        mdc.load_keras(index_path, config=config)
+
+    twice = {k: ["w_00000.weights.h5", "moved.h5"] for k in index["weight_map"]}
+    shutil.copy(tmp_path / "w_00000.weights.h5", tmp_path / "moved.h5")
+    index_path.write_text(json.dumps({"weight_map": twice}))
+    with pytest.raises(ModelFileError, match="is in more than one shard"):
+        mdc.load_keras(index_path, config=config)
