@@ -336,7 +336,7 @@ def test_broken_shard_sets_are_refused(tmp_path):
     index = json.loads(index_path.read_text())
 
     (tmp_path / "w_00001.weights.h5").rename(tmp_path / "moved.h5")
-    with pytest.raises(ModelFileError, match=r"the shard 'w_00001\.weights\.h5' listed in the index"):
+    with pytest.raises(ModelFileError, match=r"shard 'w_00001\.weights\.h5' listed in the index"):
         mdc.load_keras(index_path, config=config)
 
     hostile = dict(index, weight_map={k: ["../w_00000.weights.h5"] for k in index["weight_map"]})
