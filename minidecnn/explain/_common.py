@@ -8,7 +8,7 @@ import numpy as np
 
 from .._checks import as_float_array, check_finite, check_shape
 from ..errors import ShapeError, TargetError, did_you_mean
-from ..layers.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from ..layers.activations import GRADIENT_ONLY, ReLU, Softmax
 from ..model import Model
 
 #: bytes of activations one batch of a batched method (SmoothGrad, Integrated Gradients,
@@ -128,7 +128,7 @@ def rule_notes(model, rule: str) -> list[str]:
     others = [
         f"{type(layer).__name__} {layer.name!r}"
         for layer in model.leaf_layers()
-        if isinstance(layer, LeakyReLU | Sigmoid | Tanh | Softmax)
+        if isinstance(layer, GRADIENT_ONLY)
     ]
     final = model.outputs[0].node
     if final is not None and isinstance(final.layer, Softmax):

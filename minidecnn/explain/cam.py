@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import TargetError
-from ..layers.activations import LeakyReLU, ReLU, Sigmoid, Tanh
+from ..layers.activations import ELEMENTWISE
 from ..layers.conv import Conv2D, DepthwiseConv2D, SeparableConv2D
 from ..layers.normalization import BatchNormalization
 from ._common import check_model_and_input, reverse_pass
@@ -33,7 +33,7 @@ from .recipes import make_info
 from .targets import find_node, resolve_target
 
 _CONVS = (Conv2D, DepthwiseConv2D, SeparableConv2D)
-_FOLLOW = (ReLU, LeakyReLU, Sigmoid, Tanh, BatchNormalization)
+_FOLLOW = (*ELEMENTWISE, BatchNormalization)
 
 
 def last_conv_layer(model, where: str = "explain.grad_cam") -> str:

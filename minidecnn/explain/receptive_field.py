@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import MinidecnnError, ShapeError, TargetError
-from ..layers.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from ..layers.activations import ELEMENTWISE, Softmax
 from ..layers.conv import Conv2D, DepthwiseConv2D, SeparableConv2D
 from ..layers.core import Dense, Dropout, Flatten, Rescaling, ZeroPadding2D
 from ..layers.merge import Add, Concatenate
@@ -262,10 +262,7 @@ RULES = {
     MaxPool2D: _windowed,
     AvgPool2D: _windowed,
     ZeroPadding2D: _zero_padding,
-    ReLU: _elementwise,
-    LeakyReLU: _elementwise,
-    Sigmoid: _elementwise,
-    Tanh: _elementwise,
+    **dict.fromkeys(ELEMENTWISE, _elementwise),  # ReLU, LeakyReLU, ELU, ..., Tanh
     Dropout: _elementwise,
     Rescaling: _elementwise,
     BatchNormalization: _elementwise,

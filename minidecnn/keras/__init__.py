@@ -23,13 +23,20 @@ How Keras layers become minidecnn layers
 * Supported classes: Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, Flatten,
   ZeroPadding2D, Dropout, Rescaling, MaxPooling2D, AveragePooling2D,
   GlobalAveragePooling2D, GlobalMaxPooling2D (``keepdims``), BatchNormalization
-  (``center``/``scale``, ``epsilon``), ReLU (``negative_slope``), LeakyReLU,
-  Activation and Softmax, Add, Concatenate, InputLayer, and nested
-  Functional/Sequential models. Anything else (Lambda, custom or registered
-  classes, unknown classes, options such as ``dilation_rate``, ``groups > 1``,
-  ``ReLU(max_value=...)``, ``renorm``) raises
+  (``center``/``scale``, ``epsilon``), ReLU (``negative_slope`` or ``max_value``),
+  LeakyReLU, ELU (``alpha``), Activation and Softmax, Add, Concatenate, InputLayer,
+  and nested Functional/Sequential models. Anything else (Lambda, custom or
+  registered classes, unknown classes, options such as ``dilation_rate``,
+  ``groups > 1``, ``ReLU(threshold=...)``, ``renorm``) raises
   :class:`~minidecnn.errors.UnsupportedLayerError` naming the layer. Nothing
   stored in a file is ever executed.
+* Activations (``activation="..."`` or ``Activation``): linear, relu, relu6,
+  leaky_relu, elu, selu, gelu (exact erf form, what the string means in Keras),
+  swish/silu, softplus, softsign, hard_sigmoid, hard_silu/hard_swish,
+  exponential, sigmoid, tanh, softmax. ``hard_sigmoid`` is
+  ``clip(0.2 x + 0.5, 0, 1)`` in Keras 1/2 and tf.keras but ``relu6(x + 3) / 6``
+  in Keras 3; the loader reads which Keras wrote the configuration
+  (:func:`~minidecnn.keras.config.written_by_keras3`) and refuses when it cannot tell.
 * **Fused activations are split.** A Keras ``Conv2D(..., activation="relu",
   name="block1_conv1")`` becomes our ``Conv2D`` named ``block1_conv1`` (the layer
   that owns the weights keeps the Keras name) followed by a ``ReLU`` named

@@ -70,8 +70,11 @@ def _key(name, k):
     return name if k == 0 else f"{name}:{k}"
 
 
-def build_model(spec: ModelSpec, where: str, channels_first: bool) -> Built:
+def build_model(spec: ModelSpec, where: str, channels_first: bool, keras3=None) -> Built:
     """Build ``spec`` (recursively for nested models) into a minidecnn model.
+
+    ``keras3`` says whether Keras 3 wrote the configuration (None: unknown); only
+    ``activation="hard_sigmoid"`` depends on it (see :func:`.config.written_by_keras3`).
 
     Raises
     ------
@@ -80,7 +83,7 @@ def build_model(spec: ModelSpec, where: str, channels_first: bool) -> Built:
         do not fit together.
     """
     names = {s.name for s in spec.layers} | {n for n, _ in spec.inputs}
-    ctx = Context(where=where, channels_first=channels_first, taken=set(names))
+    ctx = Context(where=where, channels_first=channels_first, taken=set(names), keras3=keras3)
     built = Built(model=None, spec=spec)
     values = {}
     inputs = []
@@ -140,7 +143,7 @@ def _call(spec, tensors, conversions, ctx, built):
     if spec.name not in conversions:
         if spec.model is not None:
             inner_where = f"{where} (nested model {spec.name!r})"
-            inner = build_model(spec.model, inner_where, ctx.channels_first)
+            inner = build_model(spec.model, inner_where, ctx.channels_first, ctx.keras3)
             inner.model.name = spec.name
             conversions[spec.name] = inner
             built.targets[spec.name] = inner

@@ -369,3 +369,50 @@ def _sequential_has_input(entry) -> bool:
     if first.get("class_name") == "InputLayer":
         return True
     return batch_shape(first.get("config", {})) is not None
+
+
+def written_by_keras3(config, keras_version) -> bool | None:
+    """Whether Keras 3 (True) or Keras 1/2 / tf.keras (False) wrote ``config``; None if unknown.
+
+    Only ``activation="hard_sigmoid"`` needs this (Keras 3 changed its formula). The
+    configuration's own dialect decides first, because it is what holds the activation:
+    Keras 3 calls layers with ``{"args", "kwargs"}`` records, gives its InputLayers a
+    ``batch_shape`` and its layers a ``DTypePolicy`` object; Keras 1/2 write
+    ``[name, node, tensor, kwargs]`` lists and ``batch_input_shape``. A configuration
+    without any of these (a Sequential without an input, say) falls back on the
+    ``keras_version`` the file records.
+
+    >>> written_by_keras3({"class_name": "InputLayer", "config": {"batch_shape": [None, 2]}}, None)
+    True
+    >>> written_by_keras3({"class_name": "Dense", "config": {"units": 2}}, "2.15.0")
+    False
+    >>> written_by_keras3({"class_name": "Dense", "config": {"units": 2}}, None) is None
+    True
+    """
+    votes = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            cfg = value.get("config")
+            if isinstance(cfg, dict):
+                if "batch_shape" in cfg:
+                    votes.add(True)
+                if "batch_input_shape" in cfg:
+                    votes.add(False)
+                dtype = cfg.get("dtype")
+                if isinstance(dtype, dict) and "DTypePolicy" in str(dtype.get("class_name")):
+                    votes.add(True)
+            for call in value.get("inbound_nodes") or []:
+                votes.add(isinstance(call, dict))
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(config)
+    if len(votes) == 1:
+        return votes.pop()
+    if isinstance(keras_version, str) and keras_version[:1].isdigit():
+        return int(keras_version.split(".")[0]) >= 3
+    return None

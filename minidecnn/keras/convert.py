@@ -14,13 +14,35 @@ after the affine layer; see :mod:`minidecnn.keras` for the naming rule.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from .. import layers as L
 from ..errors import UnsupportedLayerError
 from .config import MODEL_CLASSES
 
-#: activation name -> minidecnn layer class (``linear`` / None add nothing)
-ACTIVATIONS = {"relu": L.ReLU, "sigmoid": L.Sigmoid, "tanh": L.Tanh, "softmax": L.Softmax}
+#: activation name -> minidecnn layer class or factory (``linear`` / None add nothing).
+#: ``hard_sigmoid`` is not here: its formula depends on the Keras that wrote the file
+#: (see :func:`make_activation`).
+ACTIVATIONS = {
+    "relu": L.ReLU,
+    "relu6": partial(L.ReLU, max_value=6.0),
+    "leaky_relu": partial(L.LeakyReLU, 0.2),  # keras.activations.leaky_relu's default
+    "elu": L.ELU,
+    "selu": L.SELU,
+    "gelu": L.GELU,  # the string means the exact erf form in Keras 3 and tf.keras
+    "silu": L.Swish,
+    "swish": L.Swish,
+    "softplus": L.Softplus,
+    "softsign": L.Softsign,
+    "hard_silu": L.HardSiLU,  # Keras 3 only: x * relu6(x + 3) / 6
+    "hard_swish": L.HardSiLU,
+    "exponential": L.Exponential,
+    "sigmoid": L.Sigmoid,
+    "tanh": L.Tanh,
+    "softmax": L.Softmax,
+}
+#: every activation name the loader accepts
+ACTIVATION_NAMES = sorted([*ACTIVATIONS, "hard_sigmoid", "linear"])
 #: Keras options that only matter for training or bookkeeping
 _IGNORED = {
     "name", "trainable", "dtype", "dtype_policy", "autocast", "input_dtype",
@@ -47,6 +69,7 @@ class Context:
     where: str
     channels_first: bool = False
     taken: set = field(default_factory=set)  # layer names already used in this model
+    keras3: bool | None = None  # written by Keras 3 (True), Keras 1/2 (False), unknown (None)
 
     def unique(self, base: str) -> str:
         name, k = base, 1
@@ -132,11 +155,29 @@ def activation_name(value, ctx, name, cls) -> str | None:
         value = value["config"]
     if value in (None, "linear"):
         return None
-    if value not in ACTIVATIONS:
-        raise refuse(
-            ctx, name, cls, f"activation={value!r}", f"supported: {[*ACTIVATIONS, 'linear']}"
-        )
+    if value not in ACTIVATION_NAMES:
+        raise refuse(ctx, name, cls, f"activation={value!r}", f"supported: {ACTIVATION_NAMES}")
     return value
+
+
+def make_activation(act, ctx, name, cls, layer_name):
+    """The minidecnn layer for the activation ``act`` (a name from :data:`ACTIVATION_NAMES`).
+
+    ``"hard_sigmoid"`` is ``relu6(x + 3) / 6`` in Keras 3 and ``clip(0.2 x + 0.5, 0, 1)``
+    in Keras 1/2 and tf.keras; ``ctx.keras3`` says which Keras wrote the file.
+    """
+    if act != "hard_sigmoid":
+        return ACTIVATIONS[act](name=layer_name)
+    if ctx.keras3 is None:
+        raise refuse(
+            ctx, name, cls, "activation='hard_sigmoid' in a configuration whose Keras version "
+            "is unknown", "Keras 3 computes relu6(x + 3) / 6, Keras 1/2 and tf.keras "
+            "clip(0.2 x + 0.5, 0, 1), and neither the file nor the configuration says which "
+            "wrote it; load the file Keras saved the model in (it records keras_version)",
+        )  # fmt: skip
+    if ctx.keras3:
+        return L.HardSigmoid(slope=1 / 6, offset=0.5, name=layer_name)
+    return L.HardSigmoid(slope=0.2, offset=0.5, name=layer_name)
 
 
 def _with_activation(ctx, layer, cfg, name, cls, rank):
@@ -145,7 +186,8 @@ def _with_activation(ctx, layer, cfg, name, cls, rank):
         raise refuse(ctx, name, cls, "activation='softmax' on a channels_first image tensor")
     if act is None:
         return Conversion([layer], weighted=layer)
-    return Conversion([layer, ACTIVATIONS[act](name=ctx.unique(f"{name}_{act}"))], weighted=layer)
+    after = make_activation(act, ctx, name, cls, ctx.unique(f"{name}_{act}"))
+    return Conversion([layer, after], weighted=layer)
 
 
 def _pair(v):
@@ -304,12 +346,27 @@ def rescaling(cfg, name, ctx, rank):
 
 def re_lu(cfg, name, ctx, rank):
     _check_options(ctx, name, "ReLU", cfg, {"max_value", "negative_slope", "threshold"})
-    _require(ctx, name, "ReLU", cfg, "max_value", [None])
     _require(ctx, name, "ReLU", cfg, "threshold", [0, 0.0])
     slope = float(cfg.get("negative_slope", 0.0))
+    max_value = cfg.get("max_value")
+    if slope and max_value is not None:
+        raise refuse(
+            ctx, name, "ReLU", f"negative_slope={slope!r} together with max_value={max_value!r}"
+        )
     if slope:
         return Conversion([L.LeakyReLU(slope, name=name)])
-    return Conversion([L.ReLU(name=name)])
+    if max_value is not None and (
+        isinstance(max_value, bool)
+        or not isinstance(max_value, int | float)
+        or not 0 < max_value < float("inf")
+    ):
+        raise refuse(ctx, name, "ReLU", f"max_value={max_value!r}", "expected a number > 0")
+    return Conversion([L.ReLU(max_value=max_value, name=name)])
+
+
+def elu(cfg, name, ctx, rank):
+    _check_options(ctx, name, "ELU", cfg, {"alpha"})
+    return Conversion([L.ELU(float(cfg.get("alpha", 1.0)), name=name)])
 
 
 def leaky_re_lu(cfg, name, ctx, rank):
@@ -325,7 +382,7 @@ def activation(cfg, name, ctx, rank):
         return Conversion([])  # linear: the output is the input
     if act == "softmax" and ctx.channels_first and rank == 4:
         raise refuse(ctx, name, "Activation", "softmax on a channels_first image tensor")
-    return Conversion([ACTIVATIONS[act](name=name)])
+    return Conversion([make_activation(act, ctx, name, "Activation", name)])
 
 
 def softmax(cfg, name, ctx, rank):
@@ -356,6 +413,7 @@ CONVERTERS = {
     "Dense": dense,
     "DepthwiseConv2D": depthwise_conv2d,
     "Dropout": dropout,
+    "ELU": elu,
     "Flatten": flatten,
     "GlobalAveragePooling2D": _global_pool("GlobalAveragePooling2D", L.GlobalAveragePooling2D),
     "GlobalMaxPooling2D": _global_pool("GlobalMaxPooling2D", L.GlobalMaxPooling2D),

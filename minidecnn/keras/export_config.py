@@ -120,7 +120,9 @@ def _layer_args(layer) -> dict:
             "offset": _rescaling_value(layer, "offset"),
         }
     if isinstance(layer, activations.ReLU):
-        return {"max_value": None, "negative_slope": 0.0, "threshold": 0.0}
+        return {"max_value": layer.max_value, "negative_slope": 0.0, "threshold": 0.0}
+    if isinstance(layer, activations.ELU):
+        return {"alpha": layer.alpha}
     if isinstance(layer, activations.LeakyReLU):
         return {"negative_slope": layer.negative_slope}
     if isinstance(layer, activations.Softmax):
@@ -129,9 +131,42 @@ def _layer_args(layer) -> dict:
         return {"activation": "sigmoid"}
     if isinstance(layer, activations.Tanh):
         return {"activation": "tanh"}
+    if type(layer) in _ACTIVATION_NAMES:
+        return {"activation": _activation_name(layer)}
     if isinstance(layer, merge.Concatenate):
         return {"axis": layer.axis}
     return {}  # Add
+
+
+#: layers written as Keras 3 ``Activation(<name>)`` (Sigmoid and Tanh above)
+_ACTIVATION_NAMES = {
+    activations.SELU: "selu",
+    activations.GELU: "gelu",
+    activations.Swish: "silu",
+    activations.Softplus: "softplus",
+    activations.Softsign: "softsign",
+    activations.HardSigmoid: "hard_sigmoid",
+    activations.HardSiLU: "hard_silu",
+    activations.Exponential: "exponential",
+}
+
+
+def _activation_name(layer) -> str:
+    """The Keras 3 activation name of ``layer``; refuses variants Keras 3 cannot store."""
+    if isinstance(layer, activations.GELU) and layer.approximate:
+        what, expected = "GELU(approximate=True)", "GELU(approximate=False)"
+    elif isinstance(layer, activations.HardSigmoid) and (
+        abs(layer.slope - 1 / 6) > 1e-12 or layer.offset != 0.5
+    ):
+        what = f"HardSigmoid(slope={layer.slope!r}, offset={layer.offset!r})"
+        expected = "HardSigmoid(slope=1/6, offset=0.5), Keras 3's hard_sigmoid"
+    else:
+        return _ACTIVATION_NAMES[type(layer)]
+    raise UnsupportedLayerError(
+        f"Keras export: layer {layer.name!r} is a {what}, which Keras 3 has no activation "
+        f"for (its activation functions take no arguments). Expected {expected}, received "
+        f"{what}. Replace the layer, or keep the model in minidecnn (model.get_weights())."
+    )
 
 
 def _batch_shape(shape):

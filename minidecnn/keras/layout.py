@@ -12,11 +12,19 @@ minidecnn                         Keras 3
 ``Conv2D``, ``Dense``, ...        the class of the same name, ``activation="linear"``
 ``MaxPool2D`` / ``AvgPool2D``     ``MaxPooling2D`` / ``AveragePooling2D``
 ``GlobalAvgPool2D``               ``GlobalAveragePooling2D`` (``GlobalMaxPool2D`` alike)
-``ReLU``, ``LeakyReLU``           ``ReLU``, ``LeakyReLU``
+``ReLU``, ``LeakyReLU``, ``ELU``  ``ReLU`` (``max_value``), ``LeakyReLU``, ``ELU``
 ``Softmax``                       ``Softmax``
 ``Sigmoid``, ``Tanh``             ``Activation("sigmoid")``, ``Activation("tanh")``
+``SELU``, ``GELU``, ``Swish``,    ``Activation("selu")``, ``("gelu")``, ``("silu")``,
+``Softplus``, ``Softsign``,       ``("softplus")``, ``("softsign")``,
+``HardSigmoid``, ``HardSiLU``,    ``("hard_sigmoid")``, ``("hard_silu")``,
+``Exponential``                   ``("exponential")``
 ``Model`` / ``Sequential``        ``Functional`` / ``Sequential`` (also when nested)
 ================================  ==========================================
+
+Keras 3's activation functions take no arguments, so ``GELU(approximate=True)`` and
+a ``HardSigmoid`` other than Keras 3's (``slope=1/6, offset=0.5``; tf.keras' ``0.2``
+slope included) cannot be written and are refused by name.
 
 So a ``Conv2D`` followed by a ``ReLU`` in minidecnn is written as Keras'
 ``Conv2D(activation="linear")`` followed by ``ReLU()``: the Keras model computes the
@@ -77,6 +85,15 @@ KERAS_CLASS_NAMES: dict[type, str] = {
     activations.ReLU: "ReLU",
     activations.LeakyReLU: "LeakyReLU",
     activations.Softmax: "Softmax",
+    activations.ELU: "ELU",
+    activations.SELU: "Activation",
+    activations.GELU: "Activation",
+    activations.Swish: "Activation",
+    activations.Softplus: "Activation",
+    activations.Softsign: "Activation",
+    activations.HardSigmoid: "Activation",
+    activations.HardSiLU: "Activation",
+    activations.Exponential: "Activation",
     activations.Sigmoid: "Activation",
     activations.Tanh: "Activation",
     merge.Add: "Add",

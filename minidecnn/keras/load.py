@@ -7,7 +7,7 @@ import os
 from ..errors import ModelFileError
 from . import files, keras1
 from .build import build_model, channels_first_model
-from .config import parse_model
+from .config import parse_model, written_by_keras3
 from .weights import (
     check_k3_count,
     check_options,
@@ -75,7 +75,8 @@ def load_keras(path, config=None, kernel_convention="auto", data_format=None):
             )
         spec = parse_model(cfg, where)
         channels_first = channels_first_model(spec, where)
-        built = build_model(spec, where, channels_first)
+        keras3 = written_by_keras3(cfg, kfile.keras_version)
+        built = build_model(spec, where, channels_first, keras3)
         if keras1.uses_th(cfg) and data_format is None:
             data_format = "channels_first"  # Keras 1 'th': kernels stored (F, C, KH, KW)
         if any(keras1.is_keras1(e) for e in _entries(cfg)):

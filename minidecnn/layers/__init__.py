@@ -3,7 +3,24 @@
 The contract every layer follows is written once, in :mod:`minidecnn.layers.base`.
 """
 
-from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .activations import (
+    ELU,
+    GELU,
+    SELU,
+    Exponential,
+    HardSigmoid,
+    HardSiLU,
+    HardSwish,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Softsign,
+    Swish,
+    Tanh,
+)
 from .base import RULES, Layer
 from .conv import Conv2D, DepthwiseConv2D, SeparableConv2D
 from .core import Dense, Dropout, Flatten, Rescaling, ZeroPadding2D
@@ -21,7 +38,10 @@ from .pooling import (
 )
 
 __all__ = [
+    "ELU",
+    "GELU",
     "RULES",
+    "SELU",
     "Add",
     "AveragePooling2D",
     "AvgPool2D",
@@ -31,11 +51,15 @@ __all__ = [
     "Dense",
     "DepthwiseConv2D",
     "Dropout",
+    "Exponential",
     "Flatten",
     "GlobalAveragePooling2D",
     "GlobalAvgPool2D",
     "GlobalMaxPool2D",
     "GlobalMaxPooling2D",
+    "HardSiLU",
+    "HardSigmoid",
+    "HardSwish",
     "Layer",
     "LeakyReLU",
     "MaxPool2D",
@@ -43,8 +67,12 @@ __all__ = [
     "ReLU",
     "Rescaling",
     "SeparableConv2D",
+    "SiLU",
     "Sigmoid",
     "Softmax",
+    "Softplus",
+    "Softsign",
+    "Swish",
     "Tanh",
     "ZeroPadding2D",
 ]

@@ -168,6 +168,40 @@ def cf(K):
     return K.Model(x, y, name="cf"), P
 
 
+#: activation strings of each producer (tf.keras has no silu, hard_silu, relu6, leaky_relu)
+ACTIVATION_STRINGS = {
+    "k3": ["elu", "selu", "gelu", "swish", "silu", "softplus", "softsign", "hard_sigmoid",
+           "hard_silu", "hard_swish", "exponential", "relu6", "leaky_relu"],
+    "tfk": ["elu", "selu", "gelu", "swish", "softplus", "softsign", "hard_sigmoid",
+            "exponential"],
+}  # fmt: skip
+
+
+@case("k3", "tfk")
+def acts(K):
+    """Every activation minidecnn loads beyond relu/sigmoid/tanh/softmax: as Activation
+    layers on one feature map scaled by 3 (so hard_sigmoid's flat parts, |z| > 3, are
+    reached), fused into Conv2D/Dense, and the ELU and ReLU(max_value) layer classes."""
+    L, P = K.layers, {}
+
+    def rec(key, t):
+        P[key] = t
+        return t
+
+    producer = "k3" if K.__name__ == "keras" else "tfk"
+    x = K.Input((6, 5, 3), name="x")
+    h = rec("c", L.Conv2D(4, 3, padding="same", activation="gelu", name="c")(x))
+    z = rec("wide", L.Rescaling(3.0, name="wide")(L.Conv2D(4, 1, name="c1")(x)))
+    branches = [rec(a, L.Activation(a, name=a)(z)) for a in ACTIVATION_STRINGS[producer]]
+    branches.append(rec("elu_layer", L.ELU(alpha=0.5, name="elu_layer")(z)))
+    branches.append(rec("capped", L.ReLU(max_value=1.5, name="capped")(z)))
+    j = rec("cat", L.Concatenate(name="cat")([h, *branches]))
+    g = rec("gap", L.GlobalAveragePooling2D(name="gap")(j))
+    d = rec("d", L.Dense(5, activation="softplus", name="d")(g))
+    y = rec("out", L.Dense(3, activation="selu", name="out")(d))
+    return K.Model(x, y, name="acts"), P
+
+
 @case("k3", "tfk")
 def deferred(K):
     """A Sequential built with model.build() instead of an Input."""

@@ -30,10 +30,21 @@ LAYERS = {
     "Sigmoid": (L.Sigmoid, (2, 5)),
     "Tanh": (L.Tanh, (2, 5)),
     "Softmax": (L.Softmax, (2, 5)),
+    "ELU": (lambda: L.ELU(0.5), (2, 5)),
+    "SELU": (L.SELU, (2, 5)),
+    "GELU": (L.GELU, (2, 5)),
+    "Swish": (L.Swish, (2, 5)),
+    "Softplus": (L.Softplus, (2, 5)),
+    "Softsign": (L.Softsign, (2, 5)),
+    "HardSigmoid": (lambda: L.HardSigmoid(slope=0.2), (2, 5)),
+    "HardSiLU": (L.HardSiLU, (2, 5)),
+    "Exponential": (L.Exponential, (2, 5)),
     "Add": (L.Add, [(2, 3, 2), (2, 3, 2)]),
     "Concatenate": (L.Concatenate, [(2, 3, 2), (2, 3, 1)]),
 }
 IDS = list(LAYERS)
+NONLINEAR = {"Sigmoid", "Tanh", "Softmax", "ELU", "SELU", "GELU", "Swish", "Softplus", "Softsign",
+             "HardSigmoid", "HardSiLU", "Exponential"}  # fmt: skip
 
 
 def make(name, dtype=np.float64, seed=0):
@@ -51,6 +62,7 @@ def test_every_exported_layer_is_covered():
         if isinstance(getattr(L, n), type) and issubclass(getattr(L, n), L.Layer) and n != "Layer"
     }
     aliases = {"MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"}
+    aliases |= {"SiLU", "HardSwish"}  # Swish, HardSiLU
     assert exported - aliases == set(LAYERS)
 
 
@@ -204,6 +216,6 @@ def test_adjointness_of_every_linear_layer(name):
     report = check_layer(layer, x, verbose=False)
     adjoint = [c for c in report.checks if c.name.startswith("adjoint")]
     if kind == "nonlinear":
-        assert name in {"Sigmoid", "Tanh", "Softmax"} and not adjoint
+        assert name in NONLINEAR and not adjoint
         return
     assert len(adjoint) == 1 and adjoint[0].error < 1e-10, str(report)
