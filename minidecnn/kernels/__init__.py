@@ -18,6 +18,7 @@ from .pooling import (
     route_switches,
     route_switches_naive,
 )
+from .special import erfc, erfc_naive
 
 #: ``(naive, fast)`` pairs, the list the equivalence tests and benchmarks walk through.
 KERNEL_PAIRS = {
@@ -27,6 +28,7 @@ KERNEL_PAIRS = {
     "route_switches": (route_switches_naive, route_switches),
     "avgpool_forward": (avgpool_forward_naive, avgpool_forward),
     "avgpool_backward": (avgpool_backward_naive, avgpool_backward),
+    "erfc": (erfc_naive, erfc),
 }
 
 __all__ = [
@@ -37,6 +39,8 @@ __all__ = [
     "avgpool_forward_naive",
     "col2im",
     "col2im_naive",
+    "erfc",
+    "erfc_naive",
     "im2col",
     "im2col_naive",
     "maxpool_forward",

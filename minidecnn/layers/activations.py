@@ -35,6 +35,7 @@ import math
 import numpy as np
 
 from ..errors import ShapeError
+from ..kernels import erfc
 from .base import Layer
 
 
@@ -390,11 +391,6 @@ class SELU(Layer):
         return dout * np.where(self.z > 0, t(self.SCALE), self.y + t(self.SCALE * self.ALPHA))
 
 
-#: ``erfc`` of every element, computed in float64 with the C library's ``math.erfc``
-#: (scipy is not a run-time dependency of minidecnn; ``math.erfc`` is exact to float64)
-_erfc = np.vectorize(math.erfc, otypes=[np.float64])
-
-
 class GELU(Layer):
     """Gaussian error linear unit (Hendrycks & Gimpel, 2016): ``z`` times the standard
     normal CDF of ``z``.
@@ -421,8 +417,9 @@ class GELU(Layer):
 
     ``erfc(-z / sqrt 2)`` rather than ``1 + erf(z / sqrt 2)``: for very negative ``z``
     the sum cancels to nothing in float32, the ``erfc`` does not (JAX computes it the
-    same way). ``erfc`` is evaluated in float64 with ``math.erfc`` element by element,
-    about 0.1 s per million values.
+    same way). ``erfc`` is evaluated in float64 by the kernel pair
+    :func:`minidecnn.kernels.erfc_naive` / :func:`minidecnn.kernels.erfc` (the C
+    library's ``math.erfc``, compiled by Numba).
 
     Examples
     --------
@@ -453,7 +450,7 @@ class GELU(Layer):
             u = z.dtype.type(math.sqrt(2 / math.pi)) * (z + z.dtype.type(0.044715) * z**3)
             self.cdf = z.dtype.type(0.5) * (1 + np.tanh(u))
         else:
-            self.cdf = (0.5 * _erfc(-math.sqrt(0.5) * z.astype(np.float64))).astype(z.dtype)
+            self.cdf = (0.5 * erfc(-math.sqrt(0.5) * z.astype(np.float64))).astype(z.dtype)
         return z * self.cdf
 
     def backward(self, dout, param_grads=True):

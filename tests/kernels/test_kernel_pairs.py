@@ -142,8 +142,20 @@ def test_every_pair_is_tested():
         "route_switches",
         "avgpool_forward",
         "avgpool_backward",
+        "erfc",
     }
     assert set(KERNEL_PAIRS) == tested
+
+
+def test_erfc_pair():
+    """Both call the C library's erfc: equal bit for bit, over the whole range GELU uses
+    (erfc underflows to 0 beyond t = 27 and reaches 2 below t = -6)."""
+    rng = np.random.default_rng(11)
+    t = np.concatenate([np.linspace(-8, 30, 501), rng.normal(scale=3, size=200), [0.0, -0.0]])
+    naive, fast = KERNEL_PAIRS["erfc"]
+    for shaped in (t, t[:500].reshape(5, 10, 10), t[:1]):
+        np.testing.assert_array_equal(fast(shaped), naive(shaped))
+    assert naive(np.array([0.0]))[0] == 1.0 and fast(np.array([40.0]))[0] == 0.0
 
 
 @pytest.mark.parametrize("name", ["naive", "fast"])
