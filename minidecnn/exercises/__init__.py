@@ -49,6 +49,7 @@ from pathlib import Path
 
 from . import conv, noise, pool, relu
 from .grading import (
+    TIME_LIMIT,
     UNUSABLE,
     CaseResult,
     ExerciseReport,
@@ -120,7 +121,7 @@ def _unknown(exercise) -> str:
     )
 
 
-def check(exercise: str, path, verbose: bool = False) -> ExerciseReport:
+def check(exercise: str, path, verbose: bool = False, time_limit=TIME_LIMIT) -> ExerciseReport:
     """Grade the student's file ``path`` for ``exercise``.
 
     Parameters
@@ -132,6 +133,9 @@ def check(exercise: str, path, verbose: bool = False) -> ExerciseReport:
         The student's Python file (a filled-in copy of the skeleton).
     verbose : bool, default False
         Also print the report.
+    time_limit : float or None, default :data:`~minidecnn.exercises.grading.TIME_LIMIT`
+        Seconds each call of a student's function (and loading the file) may take; a
+        call that runs longer is stopped and graded as a failure. None: no limit.
 
     Returns
     -------
@@ -159,11 +163,11 @@ def check(exercise: str, path, verbose: bool = False) -> ExerciseReport:
     else:
         ex = EXERCISES[exercise]
         try:
-            module = load_student_module(path, ex.functions)
+            module = load_student_module(path, ex.functions, time_limit)
         except Unusable as exc:
             report = ExerciseReport(exercise, shown, UNUSABLE, error=str(exc))
         else:
-            grader = Grader(module, path)
+            grader = Grader(module, path, time_limit)
             ex.grade(grader)
             report = grader.finish(exercise)
     if verbose:
@@ -220,6 +224,13 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--start", action="store_true", help="copy the exercise's skeleton to FILE"
     )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"stop a call of your function after SECONDS (default {TIME_LIMIT:g})",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse printed the usage; keep the status convention
@@ -244,7 +255,14 @@ def main(argv=None) -> int:
             f"then run: minidecnn check {args.exercise} {os.fspath(target)}"
         )
         return 0
-    report = check(args.exercise, args.file)
+    if not args.time_limit > 0:
+        print(
+            f"minidecnn check: invalid --time-limit. Expected a number of seconds > 0, "
+            f"received {args.time_limit:g}.",
+            file=sys.stderr,
+        )
+        return UNUSABLE
+    report = check(args.exercise, args.file, time_limit=args.time_limit)
     print(report, file=sys.stderr if report.status == UNUSABLE else sys.stdout)
     return report.status
 

@@ -10,17 +10,29 @@ Exit statuses (what :func:`minidecnn.exercises.main` returns):
 
 * ``0`` every case passed;
 * ``1`` a wrong answer (a wrong value, shape or dtype, an exception raised by the
-  student's function, or a function not written yet);
+  student's function, a call that runs longer than the time limit, or a function
+  not written yet);
 * ``2`` unusable input: the exercise name is unknown, the file is missing or not
-  Python, it does not compile, it fails while loading, or a function is missing.
+  Python, it does not compile, it fails or hangs while loading, or a function is
+  missing.
+
+**Time limit.** Every call of a student's function, and loading the file, gets
+:data:`TIME_LIMIT` seconds (the cases are small: a correct loop version needs well
+under a second). An endless loop is interrupted by a ``SIGALRM`` timer and graded
+as a failure of that case, so one mistake cannot hang a classroom's grading. The
+timer needs POSIX signals and the main thread; elsewhere (Windows, a worker thread)
+calls run without a limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import os
+import signal
 import sys
+import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +42,8 @@ import numpy as np
 PASSED, WRONG, UNUSABLE = 0, 1, 2
 #: failed cases shown in full per function (the rest are counted)
 SHOWN = 3
+#: seconds one call of a student's function (or loading the file) may take
+TIME_LIMIT = 20.0
 
 _module_ids = itertools.count()
 
@@ -40,6 +54,39 @@ class Unfinished(Exception):
 
 class Unusable(Exception):
     """The input cannot be graded at all (exit status 2); the message says why."""
+
+
+class TimeLimitExceeded(BaseException):
+    """A student's code ran past the time limit. A ``BaseException``, so that an
+    ``except Exception:`` inside the student's loop cannot swallow it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Raise :class:`TimeLimitExceeded` in the block after ``seconds`` of wall time.
+
+    No limit when ``seconds`` is None, without ``signal.setitimer`` (Windows), or off
+    the main thread (Python delivers signals to the main thread only).
+    """
+    usable = (
+        seconds is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise TimeLimitExceeded
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass
@@ -133,8 +180,10 @@ class ExerciseReport:
 # ----------------------------------------------------------------------------- loading
 
 
-def load_student_module(path, functions) -> object:
+def load_student_module(path, functions, time_limit_s=TIME_LIMIT) -> object:
     """Compile and run the student's file as a module; check it defines ``functions``.
+
+    ``time_limit_s``: seconds the file may take to load (None: no limit).
 
     Raises
     ------
@@ -168,7 +217,14 @@ def load_student_module(path, functions) -> object:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look modules up here
     try:
-        exec(code, module.__dict__)  # the student's own code, as `python file.py` would run it
+        with time_limit(time_limit_s):
+            exec(code, module.__dict__)  # the student's code, as `python file.py` would run it
+    except TimeLimitExceeded:
+        raise Unusable(
+            f"{path.name} was still running after {time_limit_s:g} s while loading. Expected "
+            f"a file that only defines functions; move experiments under "
+            f'`if __name__ == "__main__":` and look for an endless loop at the top level.'
+        ) from None
     except (Exception, SystemExit) as exc:  # sys.exit() in a student's file is a bug there
         raise Unusable(
             f"{path.name} raised {type(exc).__name__} while loading: {exc} "
@@ -204,21 +260,35 @@ def student_line(exc: BaseException, path) -> str:
 class Grader:
     """Collects the results of one student's module for one exercise."""
 
-    def __init__(self, module, path):
+    def __init__(self, module, path, time_limit_s=TIME_LIMIT):
         self.module = module
         self.path = path
+        self.time_limit_s = time_limit_s  # seconds per call of a student's function
         self.results: list[CaseResult] = []
         self.unfinished: set[str] = set()
+        self.timed_out: set[str] = set()  # stopped once: their other cases are skipped
 
     def call(self, function: str, case: str, *args):
         """Call the student's function; ``(True, value)`` or ``(False, None)`` after recording
         why it failed (an exception, or a function not written yet: reported once)."""
-        if function in self.unfinished:
+        if function in self.unfinished or function in self.timed_out:
             return False, None
         fn = getattr(self.module, function)
         args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
         try:
-            return True, fn(*args)
+            with time_limit(self.time_limit_s):
+                return True, fn(*args)
+        except TimeLimitExceeded:
+            self.timed_out.add(function)
+            self.fail(
+                function,
+                case,
+                f"{function} was still running after {self.time_limit_s:g} s on this small "
+                f"case and was stopped (its other cases are skipped). Expected it to finish "
+                f"in well under a second.",
+                "look for a loop whose condition never becomes false (a counter that is "
+                "never increased, a `while` over the wrong variable)",
+            )
         except Unfinished:
             self.unfinished.add(function)
             message = f"{function} is not written yet (it still raises Unfinished)."

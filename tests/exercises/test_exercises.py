@@ -350,6 +350,32 @@ def test_a_missing_return_is_named(tmp_path):
     assert "dz is None" in text and "did you forget return?" in text
 
 
+def test_an_endless_loop_is_stopped_and_graded_as_a_failure(tmp_path):
+    """Even one that catches Exception: the timer raises a BaseException."""
+    import signal
+
+    before = signal.getsignal(signal.SIGALRM)
+    body = ["while True:", "    try:", "        pass", "    except Exception:", "        pass"]
+    loop = "\n    ".join(body)
+    src = mutate(solution("relu_rules"), "return np.maximum(z, 0)", loop)
+    (tmp_path / "student.py").write_text(src)
+    report = check("relu_rules", tmp_path / "student.py", time_limit=0.2)
+    assert report.status == 1
+    text = str(report)
+    assert "relu_forward was still running after 0.2 s on this small case" in text
+    assert "[FAIL] relu_forward: 1 of 1 case(s) wrong" in text  # stopped once, not per case
+    assert "a loop whose condition never becomes false" in text
+    assert "[ok  ] relu_guided" in text  # the other functions are still graded
+    assert signal.getsignal(signal.SIGALRM) is before  # the timer is put back
+
+
+def test_a_file_that_hangs_while_loading_is_unusable(tmp_path):
+    (tmp_path / "student.py").write_text("import numpy as np\n\nwhile True:\n    pass\n")
+    report = check("relu_rules", tmp_path / "student.py", time_limit=0.2)
+    assert report.status == 2
+    assert "student.py was still running after 0.2 s while loading" in report.error
+
+
 # ----------------------------------------------------------------------------- unusable input
 
 
@@ -431,6 +457,9 @@ def test_main_exit_statuses(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main(["relu_rules"]) == 2
     assert main(["--bogus-option"]) == 2
+    assert main(["relu_rules", str(SOLUTIONS / "relu_rules.py"), "--time-limit", "0"]) == 2
+    assert "invalid --time-limit" in capsys.readouterr().err
+    assert main(["relu_rules", str(SOLUTIONS / "relu_rules.py"), "--time-limit", "30"]) == 0
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
     for name in EXERCISES:
