@@ -225,30 +225,30 @@ def _merge(cfg: dict, name, where):
     return MERGES[mode], out
 
 
-def uses_th(config) -> bool:
-    """True when any layer of a (possibly nested) raw configuration says ``dim_ordering="th"``."""
+def layer_entries(config):
+    """Every layer entry (``{"class_name": ..., "config": {...}}``) of a raw
+    configuration, nested models included."""
     if isinstance(config, dict):
-        if config.get("dim_ordering") == "th":
-            return True
-        return any(uses_th(v) for v in config.values())
-    if isinstance(config, list):
-        return any(uses_th(v) for v in config)
-    return False
+        if "class_name" in config and isinstance(config.get("config"), dict | list):
+            yield config
+        for value in config.values():
+            yield from layer_entries(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from layer_entries(value)
 
 
-def has_batchnorm(config) -> bool:
-    """True when a (possibly nested) raw configuration has a BatchNormalization layer."""
-    if isinstance(config, dict):
-        if config.get("class_name") == "BatchNormalization":
-            return True
-        return any(has_batchnorm(v) for v in config.values())
-    if isinstance(config, list):
-        return any(has_batchnorm(v) for v in config)
-    return False
+def uses_th(entries) -> bool:
+    """True when any of the layer ``entries`` says ``dim_ordering="th"``."""
+    return any(
+        isinstance(e["config"], dict) and e["config"].get("dim_ordering") == "th" for e in entries
+    )
 
 
-def check_batchnorm_version(config, keras_version, where) -> None:
+def check_batchnorm_version(entries, keras_version, where) -> None:
     """Refuse Keras 1.0 files with BatchNormalization (their ``running_std`` is a std).
+
+    ``entries``: the model's layer entries (:func:`layer_entries`).
 
     Raises
     ------
@@ -256,7 +256,7 @@ def check_batchnorm_version(config, keras_version, where) -> None:
         The file has no ``keras_version`` (Keras before 1.0.7) or a 1.0.x one and a
         BatchNormalization layer.
     """
-    if not has_batchnorm(config):
+    if not any(e["class_name"] == "BatchNormalization" for e in entries):
         return
     if keras_version is None or keras_version.startswith("1.0"):
         raise ModelFileError(

@@ -77,10 +77,11 @@ def load_keras(path, config=None, kernel_convention="auto", data_format=None):
         channels_first = channels_first_model(spec, where)
         keras3 = written_by_keras3(cfg, kfile.keras_version)
         built = build_model(spec, where, channels_first, keras3)
-        if keras1.uses_th(cfg) and data_format is None:
-            data_format = "channels_first"  # Keras 1 'th': kernels stored (F, C, KH, KW)
-        if any(keras1.is_keras1(e) for e in _entries(cfg)):
-            keras1.check_batchnorm_version(cfg, kfile.keras_version, where)
+        entries = list(keras1.layer_entries(cfg))
+        if any(keras1.is_keras1(e) for e in entries):
+            keras1.check_batchnorm_version(entries, kfile.keras_version, where)
+            if keras1.uses_th(entries) and data_format is None:
+                data_format = "channels_first"  # Keras 1 'th': kernels stored (F, C, KH, KW)
         plan = make_plan(kfile, kernel_convention, data_format, where)
         built.model._keras_chw_flattens = _chw_flattens(spec) if channels_first else set()
         set_flatten_shapes(plan, built.model, where)
@@ -121,18 +122,6 @@ def _legacy_weighted(group):
     from .weights import legacy_layers
 
     return [(n, w) for n, w in legacy_layers(group) if w]
-
-
-def _entries(config):
-    """Every layer entry of a raw configuration, nested models included."""
-    if isinstance(config, dict):
-        if "class_name" in config and isinstance(config.get("config"), dict | list):
-            yield config
-        for value in config.values():
-            yield from _entries(value)
-    elif isinstance(config, list):
-        for value in config:
-            yield from _entries(value)
 
 
 def _chw_flattens(spec) -> set:
